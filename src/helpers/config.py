@@ -1,0 +1,56 @@
+"""Presets: the one place that chooses the scale of every chapter (image size, faces, epochs)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+
+PRESET_ENV = "COURSE_PRESET"
+DEFAULT_PRESET = "smoke"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How big a run is: read by every notebook and by the command line."""
+
+    name: str
+    image_size: int  # square side in pixels fed to the networks
+    channels: int  # 1 = grayscale, 3 = RGB
+    max_faces: int | None  # cap on faces used (None = all)
+    synthetic_faces: int  # size of the stand-in dataset when no UTKFace is found
+    epochs: int
+    batch_size: int
+    description: str
+
+    def to_dict(self) -> dict:
+        """The preset as a plain dict (for JSON configs and glue)."""
+        return asdict(self)
+
+
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(
+        "smoke", image_size=32, channels=3, max_faces=600, synthetic_faces=600, epochs=2,
+        batch_size=32, description="seconds per chapter: tests, CI and the default book build",
+    ),
+    "cpu": Preset(
+        "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=20,
+        batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
+    ),
+    "gpu": Preset(
+        "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,
+        batch_size=64, description="a Colab or Kaggle GPU",
+    ),
+    "full": Preset(
+        "full", image_size=200, channels=3, max_faces=None, synthetic_faces=10000, epochs=50,
+        batch_size=64, description="full resolution, a strong GPU and patience",
+    ),
+}
+
+
+def get_preset(name: str | None = None, **overrides) -> Preset:
+    """Return the named preset, else the one in $COURSE_PRESET, else 'smoke'; overrides win."""
+    name = name or os.environ.get(PRESET_ENV) or DEFAULT_PRESET
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
+    preset = PRESETS[name]
+    return replace(preset, **overrides) if overrides else preset

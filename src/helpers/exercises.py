@@ -1,0 +1,84 @@
+"""Auto-checked questions in the manner of Kaggle's learntools: q.check(), q.hint(), q.solution().
+
+A chapter's questions live in `helpers.questions.chNN`; a notebook does
+`from helpers.questions import ch01` and then `ch01.q1.check(answer)`. The expected answers are
+computed or stored here, not in the notebook, so a student gets instant feedback in Colab or
+Kaggle without the answer sitting in plain text beside the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Checker = Callable[[Any], "str | None"]  # returns None when right, else what is wrong
+
+
+class NotAnswered:
+    """Placeholder a notebook assigns before the student answers (`answer = ____`)."""
+
+    def __repr__(self) -> str:
+        return "____"
+
+
+____ = NotAnswered()
+
+
+def close_to(expected: float | Callable[[], float], rtol: float = 0.02,
+             atol: float = 0.0) -> Checker:
+    """A checker accepting a number within rtol (relative) or atol of the expected value."""
+
+    def check(answer: Any) -> str | None:
+        target = expected() if callable(expected) else expected
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return f"expected a number, got {type(answer).__name__} {answer!r}"
+        if np.isclose(value, target, rtol=rtol, atol=atol):
+            return None
+        return f"{value:.4g} is not right yet: check the data you used and the formula"
+
+    return check
+
+
+def one_of(*accepted: Any) -> Checker:
+    """A checker accepting any of the given values (strings compared case-insensitively)."""
+    norm = {str(a).strip().lower() for a in accepted}
+
+    def check(answer: Any) -> str | None:
+        return None if str(answer).strip().lower() in norm else f"{answer!r} is not right yet"
+
+    return check
+
+
+@dataclass
+class Question:
+    """One auto-checked question: check(answer) prints feedback and returns True when right."""
+
+    name: str
+    checker: Checker
+    hint_text: str
+    solution_text: str
+
+    def check(self, answer: Any = ____) -> bool:
+        """Print feedback on an answer; True when it is right."""
+        if isinstance(answer, NotAnswered) or answer is Ellipsis:
+            print(f"{self.name}: not answered yet. Replace ____ with your answer, then run again.")
+            return False
+        problem = self.checker(answer)
+        if problem is None:
+            print(f"{self.name}: correct!")
+            return True
+        print(f"{self.name}: incorrect. {problem}. Try q.hint() for a hint.")
+        return False
+
+    def hint(self) -> None:
+        """Print a hint."""
+        print(f"Hint ({self.name}): {self.hint_text}")
+
+    def solution(self) -> None:
+        """Print the solution."""
+        print(f"Solution ({self.name}):\n{self.solution_text}")

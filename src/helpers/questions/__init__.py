@@ -1,0 +1,1 @@
+"""Auto-checked questions, one module per chapter (see helpers.exercises)."""
