@@ -94,7 +94,8 @@ def student_sources(dest: Path) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for name in ("book", "notebooks"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(ROOT / name, dest / name,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(ROOT / "_toc.yml", dest / "_toc.yml")
     config = (ROOT / "_config.yml").read_text()
     config = config.replace("hide_solutions: false", "hide_solutions: true")

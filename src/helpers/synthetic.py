@@ -120,7 +120,7 @@ def make_synthetic_utkface(folder: str | os.PathLike, n: int = 600, seed: int = 
     rng = np.random.default_rng(seed)
     ages, genders, races = sample_labels(n, rng)
     stamps = 20170101000000000 + rng.choice(10**9, size=n, replace=False)
-    for age, gender, race, stamp in zip(ages, genders, races, stamps):
+    for age, gender, race, stamp in zip(ages, genders, races, stamps, strict=True):
         draw_face(int(age), int(gender), int(race), rng, size).save(
             folder / _name(int(age), int(gender), int(race), int(stamp)), quality=90)
     if with_defects:

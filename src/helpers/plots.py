@@ -1,0 +1,156 @@
+"""Plots for the chapters: labelled face grids and the label distributions of a manifest.
+
+Every function takes a manifest (a DataFrame with age, gender and race columns, as made by
+`helpers.data.scan_folder`) and returns the matplotlib Figure or Axes it drew on, so a notebook
+can adjust it. Nothing here decodes images: pass arrays from `helpers.pipeline.load_images`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .data import AGE_BAND_LABELS, GENDERS, RACES, with_label_names
+
+GENDER_ORDER = list(GENDERS.values())
+RACE_ORDER = list(RACES.values())
+GENDER_PALETTE = {"male": "#4C72B0", "female": "#DD8452", "unknown": "#8C8C8C"}
+ORDERS = {"gender": GENDER_ORDER, "race": RACE_ORDER, "age_band": AGE_BAND_LABELS}
+
+
+def set_style() -> None:
+    """The course's plot style: seaborn's white grid, a readable font size."""
+    sns.set_theme(style="whitegrid", context="notebook")
+
+
+def face_label(row: pd.Series) -> str:
+    """The caption under a face: age, gender and race, with '?' for an unknown label."""
+    age = "?" if pd.isna(row["age"]) else int(row["age"])
+    gender = GENDERS.get(row["gender"], "?") if pd.notna(row["gender"]) else "?"
+    race = RACES.get(row["race"], "?") if pd.notna(row["race"]) else "?"
+    return f"{age}, {gender}\n{race}"
+
+
+def face_grid(frame: pd.DataFrame, images: np.ndarray, ncols: int = 8, scale: float = 1.5,
+              title: str | None = None) -> Figure:
+    """Faces in a grid, each captioned with its age, gender and race from the manifest."""
+    if len(frame) != len(images):
+        raise ValueError(f"{len(frame)} manifest rows but {len(images)} images: pass the rows "
+                         "that were decoded, in the same order")
+    if len(frame) == 0:
+        raise ValueError("no faces to show")
+    ncols = min(ncols, len(frame))
+    nrows = math.ceil(len(frame) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * (scale + 0.45)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (_, row), image in zip(axes.flat, frame.iterrows(), images, strict=False):
+        image = np.asarray(image)
+        gray = image.ndim == 2 or image.shape[-1] == 1
+        ax.imshow(image.squeeze(), cmap="gray" if gray else None, vmin=0, vmax=255)
+        ax.set_title(face_label(row), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """Labels by name (gender, race, age_band as plain strings) and age as float, for seaborn."""
+    named = with_label_names(frame)
+    return pd.DataFrame({"age": named["age"].astype(float),
+                         "gender": named["gender_name"].astype(str),
+                         "race": named["race_name"].astype(str),
+                         "age_band": named["age_band"].astype(str)})
+
+
+def _present(values: pd.Series, column: str, unknown: bool = True) -> list[str]:
+    """The names of a label that occur in values, in the label's order ('unknown' last)."""
+    seen = set(values)
+    order = [v for v in ORDERS[column] if v in seen]
+    return order + ["unknown"] if unknown and "unknown" in seen else order
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """The given Axes, or the Axes of a new figure of figsize."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def age_histogram(frame: pd.DataFrame, hue: str | None = "gender", binwidth: int = 2,
+                  ax: Axes | None = None) -> Axes:
+    """Histogram of ages, stacked by gender (hue='gender') or for all faces (hue=None)."""
+    ax = _new_axes(ax, (9, 3.8))
+    named = _named(frame).dropna(subset=["age"])
+    kwargs = {}
+    if hue is not None:
+        kwargs = {"hue": hue, "hue_order": _present(named[hue], hue), "multiple": "stack",
+                  "palette": GENDER_PALETTE if hue == "gender" else None}
+    sns.histplot(data=named, x="age", binwidth=binwidth, binrange=(0, named["age"].max() + 1),
+                 ax=ax, **kwargs)
+    ax.set(xlabel="age (years)", ylabel="faces", title=f"Age of {len(named):,} faces")
+    return ax
+
+
+def count_bars(frame: pd.DataFrame, column: str, ax: Axes | None = None) -> Axes:
+    """Bars counting faces per gender, race or age band, each bar labelled with its count."""
+    ax = _new_axes(ax, (5, 3.5))
+    values = _named(frame)[column]
+    order = _present(values, column)
+    counts = values.value_counts().reindex(order)
+    if column == "gender":
+        colors = [GENDER_PALETTE[v] for v in order]
+    else:
+        colors = sns.color_palette(n_colors=len(order))
+    bars = ax.bar(order, counts.to_numpy(), color=colors)
+    ax.bar_label(bars, labels=[f"{c:,}" for c in counts], fontsize=8)
+    ax.set(xlabel=column.replace("_", " "), ylabel="faces", title=f"Faces per {column}")
+    ax.margins(y=0.12)
+    return ax
+
+
+def label_bars(frame: pd.DataFrame, columns: tuple[str, ...] = ("gender", "race")) -> Figure:
+    """count_bars for several labels side by side, in one figure."""
+    widths = [len(ORDERS[c]) + 1 for c in columns]
+    fig, axes = plt.subplots(1, len(columns), figsize=(2 + 1.1 * sum(widths), 3.6),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for ax, column in zip(axes.flat, columns, strict=True):
+        count_bars(frame, column, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def age_violins(frame: pd.DataFrame, by: str = "race", hue: str | None = "gender",
+                ax: Axes | None = None) -> Axes:
+    """Age per group (violins), split by gender; faces whose `by` label is unknown are left out."""
+    ax = _new_axes(ax, (9, 4))
+    named = _named(frame).dropna(subset=["age"])
+    named = named[named[by] != "unknown"]
+    kwargs = {}
+    if hue is not None:
+        named = named[named[hue] != "unknown"]
+        hue_order = _present(named[hue], hue, unknown=False)
+        kwargs = {"hue": hue, "hue_order": hue_order, "split": len(hue_order) == 2,
+                  "palette": GENDER_PALETTE if hue == "gender" else None}
+    sns.violinplot(data=named, x=by, y="age", order=_present(named[by], by, unknown=False),
+                   inner="quart", cut=0, density_norm="width", ax=ax, **kwargs)
+    ax.set(xlabel=by.replace("_", " "), ylabel="age (years)", title=f"Age by {by}")
+    return ax
+
+
+def share_bars(table: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """Grouped bars of a table of shares (rows: categories, columns: sets of faces)."""
+    ax = _new_axes(ax, (8, 3.5))
+    table.plot.bar(ax=ax, rot=0, width=0.8)
+    ax.set(xlabel=str(table.index.name or "").replace("_", " "), ylabel="share of faces",
+           title=title)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    return ax

@@ -1,0 +1,32 @@
+"""Auto-checked questions: feedback without the answer in the notebook."""
+
+from __future__ import annotations
+
+from helpers.exercises import Question, ____, close_to, one_of
+
+
+def make_question() -> Question:
+    return Question("Q1", close_to(lambda: 2.5, rtol=0.01), "Think of the mean.", "mean([2, 3])")
+
+
+def test_right_wrong_and_unanswered(capsys):
+    q = make_question()
+    assert q.check(2.5) is True and "correct" in capsys.readouterr().out
+    assert q.check(3.0) is False and "incorrect" in capsys.readouterr().out
+    assert q.check("abc") is False and "expected a number" in capsys.readouterr().out
+    assert q.check(____) is False and "not answered yet" in capsys.readouterr().out
+    assert q.check() is False
+
+
+def test_hint_and_solution_print(capsys):
+    q = make_question()
+    q.hint()
+    q.solution()
+    out = capsys.readouterr().out
+    assert "Think of the mean." in out and "mean([2, 3])" in out
+
+
+def test_one_of_is_case_insensitive():
+    check = one_of("classification", "Classification task")
+    assert check(" CLASSIFICATION ") is None
+    assert check("regression") is not None

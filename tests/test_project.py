@@ -1,0 +1,125 @@
+"""The project's own contract: dependencies in step, notebooks clean and launchable, lint."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import tomllib
+import yaml
+
+from tests.conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+BRANCH = CONFIG["repository"]["branch"]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0].lower()
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_environment_yml_lists_the_pyproject_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = sorted(project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = sorted(r for r in pip if not r.startswith("-e"))
+    assert {_name(r): r for r in listed} == {_name(r): r for r in wanted}
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^(python3 tasks\.py (?:book|test))\s+#", readme, flags=re.M)
+    assert commands == ["python3 tasks.py book", "python3 tasks.py test"]
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "python3 tasks.py test" in ci_lines
+
+
+def test_every_notebook_is_in_the_toc_and_back():
+    toc = (ROOT / "_toc.yml").read_text()
+    listed = set(re.findall(r"file:\s*(notebooks/\S+)", toc))
+    assert listed == {f"notebooks/{p.stem}" for p in NOTEBOOKS}
+    assert all(re.match(r"\d\d_[a-z0-9_]+$", p.stem) for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_clean_and_launchable(path):
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), "strip outputs"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    # Badges open this very notebook in Colab and Kaggle, from the repository of _config.yml.
+    first = _source(cells[0])
+    github = f"github/{REPO_URL.split('github.com/')[1]}/blob/{BRANCH}/notebooks/{path.name}"
+    assert f"colab.research.google.com/{github}" in first
+    assert f"kaggle.com/kernels/welcome?src={REPO_URL}/blob/{BRANCH}/notebooks/{path.name}" in first
+    # The first code cell installs helpers from the same repository, only when missing.
+    install = _source(code[0])
+    assert 'find_spec("helpers") is None' in install
+    assert f'"git+{REPO_URL}@{BRANCH}"' in install
+    assert "hide-cell" in code[0]["metadata"].get("tags", [])
+    text = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
+    assert "Learning objectives" in text
+    assert "{exercise}" in text and "{solution-start}" in text and "{solution-end}" in text
+
+
+def test_solutions_are_gated_and_balanced():
+    for path in NOTEBOOKS:
+        text = [_source(c) for c in json.loads(path.read_text())["cells"]]
+        starts = sum("{solution-start}" in t for t in text)
+        assert starts == sum("{solution-end}" in t for t in text), path.name
+        assert starts == sum("{exercise}" in t for t in text), path.name
+
+
+def test_student_edition_drops_every_solution_cell():
+    sys.path.insert(0, str(ROOT))
+    from tasks import strip_solutions
+
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": "```{exercise} A\n:label: a\n```"},
+        {"cell_type": "code", "source": "q1.check(____)"},
+        {"cell_type": "markdown", "source": "```{solution-start} a\n:class: dropdown\n```"},
+        {"cell_type": "code", "source": "answer = 42"},
+        {"cell_type": "markdown", "source": "```{solution-end}\n```"},
+        {"cell_type": "markdown", "source": "```{solution} b\nplain\n```"},
+        {"cell_type": "markdown", "source": "after"},
+    ]}
+    kept = [c["source"] for c in strip_solutions(nb)["cells"]]
+    assert kept == [nb["cells"][0]["source"], "q1.check(____)", "after"]
+
+
+def test_ruff_is_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_faces_or_weights_are_tracked():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode:
+        pytest.skip("not a git checkout")
+    bad = [f for f in tracked.stdout.splitlines()
+           if re.search(r"\.(jpe?g|h5|keras|tflite)$", f, flags=re.I)]
+    assert bad == []
+
+
+def test_helpers_functions_have_docstrings_and_hints():
+    import ast
+
+    for path in sorted((ROOT / "src" / "helpers").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                where = f"{path.name}:{node.name}"
+                assert ast.get_docstring(node), f"{where} has no docstring"
+                assert node.returns is not None, f"{where} has no return type hint"
