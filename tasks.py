@@ -67,7 +67,6 @@ def course_env(preset: str | None) -> dict:
     env["VIRTUAL_ENV"] = str(VENV)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    env["MPLBACKEND"] = "Agg"
     if preset:
         env["COURSE_PRESET"] = preset
     env.setdefault("COURSE_PRESET", "smoke")
@@ -108,13 +107,14 @@ def student_sources(dest: Path) -> Path:
     return dest
 
 
-def build_book(preset: str | None, student: bool = False) -> Path:
+def build_book(preset: str | None, student: bool = False, out: Path | None = None) -> Path:
     """Build the HTML book with warnings as errors; return the HTML folder."""
     env = course_env(preset)
-    source, out = ROOT, ROOT
+    source, out = ROOT, Path(out).resolve() if out else None
     if student:
-        source = student_sources(ROOT / "_build" / "student-src")
-        out = ROOT / "_build" / "student"
+        source = student_sources((out or ROOT / "_build") / "student-src")
+        out = out / "student" if out else ROOT / "_build" / "student"
+    out = out or ROOT
     run(BIN / "jupyter-book", "build", source, "--path-output", out, "-W", "-n", "--keep-going",
         env=env)
     html = out / "_build" / "html"
@@ -140,13 +140,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("task", choices=["book", "test", "lab", "strip", "setup"])
     parser.add_argument("--preset", choices=["smoke", "cpu", "gpu", "full"], default=None)
     parser.add_argument("--student", action="store_true", help="book without solutions")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="build under OUT/_build instead of ./_build (book task)")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (test task)")
     args = parser.parse_args(argv)
     if args.task == "strip":
         return strip_outputs()
     ensure_env()
     if args.task == "book":
-        build_book(args.preset, student=args.student)
+        build_book(args.preset, student=args.student, out=args.out)
     elif args.task == "test":
         run(PY, "-m", "pytest", *args.pytest_args, env=course_env(args.preset))
     elif args.task == "lab":

@@ -12,6 +12,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from queue import Empty
 
 import numpy as np
 
@@ -73,7 +74,14 @@ def measure_loader(name: str, paths: list[str], image_size: int = 128) -> dict:
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(name, paths, image_size, queue))
     proc.start()
-    result = queue.get()
+    while True:  # never wait forever on a child that died (out of memory, a crash)
+        try:
+            result = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise RuntimeError(f"the {name} loader's process died (exit code "
+                                   f"{proc.exitcode}); see its error above") from None
     proc.join()
     return result
 

@@ -41,7 +41,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        faces = scan_folder(args.data, check_images=False).usable
+        faces = scan_folder(args.data).usable  # only readable faces, as training would see
     paths = faces["path"].tolist()[: args.n] if args.n else faces["path"].tolist()
     print(f"Loading {len(paths):,} faces at {args.size}x{args.size} grayscale, each loader in a "
           "fresh process, one after the other...", flush=True)
