@@ -1,4 +1,5 @@
-"""The `course` command line: check a data folder, benchmark the input pipeline."""
+"""The `course` command line: check a data folder, train and evaluate the chapters' models,
+predict from face images, and benchmark the input pipeline."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
+from .config import PRESETS
 from .data import DataError, DataNotFoundError, scan_folder
 
 
@@ -58,6 +60,86 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """`course train`: train a chapter's model on a folder (resumes when interrupted)."""
+    from .training import train_run
+
+    train_run(args.data, args.preset, args.model, args.out, seed=args.seed, epochs=args.epochs,
+              verbose=1 if sys.stdout.isatty() else 2)
+    return 0
+
+
+def load_trained_model(path: Path):
+    """Load a saved .keras model (or RUN_DIR/model.keras) with a clear error when it is missing."""
+    import keras
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise DataNotFoundError(f"No model at {path}. Train one first, for example: course train "
+                                "--data DIR --preset cpu --model scratch --out runs/scratch")
+    return keras.models.load_model(path)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`course evaluate`: score a model on every usable face of a folder (or one split of it)."""
+    import pandas as pd
+
+    from .evaluation import predict_faces, score
+
+    model = load_trained_model(args.model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = scan_folder(args.data)
+    faces = report.usable
+    if args.split:
+        splits_csv = Path(args.model).parent / "splits.csv" if Path(args.model).is_file() \
+            else Path(args.model) / "splits.csv"
+        if not splits_csv.exists():
+            raise DataNotFoundError(f"--split needs the splits.csv that `course train` wrote "
+                                    f"beside the model; {splits_csv} is missing")
+        names = pd.read_csv(splits_csv)
+        names = set(names.loc[names["split"] == args.split, "file"])
+        faces = faces[faces["file"].isin(names)]
+    if len(faces) == 0:
+        raise DataError(f"No usable faces to evaluate in {report.folder}"
+                        + (f" (split {args.split})" if args.split else ""))
+    scores = score(predict_faces(model, faces, flip_average=args.flip))
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"{scores['n']:,} faces from {report.folder}"
+              + (f" (split {args.split})" if args.split else "") + ":")
+        print(f"  gender: accuracy {scores['gender_accuracy']:.2%}, precision "
+              f"{scores['gender_precision']:.3f}, recall {scores['gender_recall']:.3f}, "
+              f"F1 {scores['gender_f1']:.3f}")
+        print(f"  age: MAE {scores['age_mae']:.2f} years, RMSE {scores['age_rmse']:.2f}, "
+              f"R² {scores['age_r2']:.3f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """`course predict IMAGE...`: age and gender of face crops, one line (or JSON) per image."""
+    from .faces import predict_images
+
+    model = load_trained_model(args.model)
+    failures = 0
+    for result in predict_images(model, args.images):
+        if "error" in result:
+            failures += 1
+            print(f"course: error: {result['image']}: {result['error']}", file=sys.stderr)
+            if not args.json:
+                continue
+        if args.json:
+            print(json.dumps(result), flush=True)
+            continue
+        for face in result["faces"]:
+            print(f"{result['image']}: {face['gender']} ({face['gender_probability']:.0%}), "
+                  f"age {face['age']:.0f}", flush=True)
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `course` command."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
@@ -71,6 +153,35 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--names-only", action="store_true",
                        help="parse the names only, do not decode the images (faster)")
     check.set_defaults(func=cmd_data_check)
+
+    train = sub.add_parser("train", help="train one of the chapters' models")
+    train.add_argument("--data", type=Path, required=True, help="a UTKFace folder")
+    train.add_argument("--preset", choices=list(PRESETS), default=None,
+                       help="scale of the run (default: $COURSE_PRESET, else smoke)")
+    train.add_argument("--model", default="scratch",
+                       help="seed-cnn (the seeds' network) or scratch (the chapter's best)")
+    train.add_argument("--out", type=Path, required=True, help="the run folder")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of faces")
+    evaluate.add_argument("--model", type=Path, required=True, help="model.keras or its folder")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--split", choices=["train", "val", "test"], default=None,
+                          help="only the faces of this split of the run (default: every face)")
+    evaluate.add_argument("--flip", action="store_true",
+                          help="average each face's prediction with its mirror image's")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = sub.add_parser("predict", help="age and gender of face images")
+    predict.add_argument("images", nargs="+", type=Path)
+    predict.add_argument("--model", type=Path, default=Path(os.environ.get(
+        "COURSE_MODEL", "runs/scratch/model.keras")), help="default: $COURSE_MODEL, else "
+        "runs/scratch/model.keras")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.set_defaults(func=cmd_predict)
 
     bench = sub.add_parser("bench", help="benchmark the input pipeline against the seeds' loader")
     bench.add_argument("--data", type=Path, required=True)
@@ -86,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataNotFoundError, DataError) as exc:
+    except (DataNotFoundError, DataError, ValueError) as exc:
         print(f"course: error: {exc}", file=sys.stderr)
         return 2
 

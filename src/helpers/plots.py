@@ -154,3 +154,82 @@ def share_bars(table: pd.DataFrame, ax: Axes | None = None, title: str = "") -> 
            title=title)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     return ax
+
+
+# ------------------------------------------------------------------ training and evaluation plots
+
+def learning_curves(history: pd.DataFrame, title: str = "") -> Figure:
+    """Loss, age MAE and gender accuracy per epoch, training against validation."""
+    panels = [("loss", "loss (weighted sum)"), ("age_mae", "age MAE (years)"),
+              ("gender_accuracy", "gender accuracy")]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        ax.plot(epochs, history[key], marker="o", ms=3, label="training")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], marker="o", ms=3, label="validation")
+        ax.set(xlabel="epoch", ylabel=label)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def gender_confusion(predictions: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """The gender confusion matrix of a predictions table (scikit-learn's display)."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    ax = _new_axes(ax, (3.8, 3.4))
+    ConfusionMatrixDisplay.from_predictions(
+        predictions["gender"], predictions["gender_pred"], labels=[0, 1],
+        display_labels=GENDER_ORDER, cmap="Blues", colorbar=False, ax=ax)
+    ax.set(title=f"Gender on {len(predictions):,} test faces")
+    return ax
+
+
+def age_scatter(predictions: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Predicted against true age, with the diagonal a perfect model would sit on."""
+    ax = _new_axes(ax, (4.6, 4.4))
+    named = _named(predictions).assign(age_pred=predictions["age_pred"].to_numpy())
+    sns.scatterplot(data=named, x="age", y="age_pred", hue="gender", palette=GENDER_PALETTE,
+                    hue_order=_present(named["gender"], "gender"), s=10, alpha=0.4, ax=ax)
+    top = float(max(named["age"].max(), named["age_pred"].max())) + 2
+    ax.plot([0, top], [0, top], color="black", lw=1, ls="--", label="perfect")
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="true age", ylabel="predicted age",
+           title="Age: predicted vs true")
+    return ax
+
+
+def error_by_band(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Bars of the age MAE per age band (a table from evaluation.errors_by), faces on top."""
+    ax = _new_axes(ax, (7, 3.4))
+    bars = ax.bar(table.index.astype(str), table["age_mae"], color="C0")
+    ax.bar_label(bars, labels=[f"n={n:,}" for n in table["faces"]], fontsize=7)
+    ax.set(xlabel="age band", ylabel="age MAE (years)", title="Age error by age band")
+    ax.margins(y=0.12)
+    return ax
+
+
+def prediction_grid(predictions: pd.DataFrame, images: np.ndarray, ncols: int = 8,
+                    title: str | None = None) -> Figure:
+    """Faces captioned 'true -> predicted' for age and gender; wrong genders in red."""
+    if len(predictions) != len(images):
+        raise ValueError(f"{len(predictions)} rows but {len(images)} images")
+    ncols = min(ncols, len(predictions))
+    nrows = math.ceil(len(predictions) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.5, nrows * 2.0), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (_, row), image in zip(axes.flat, predictions.iterrows(), images, strict=False):
+        image = np.asarray(image)
+        ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=255)
+        right = row["gender"] == row["gender_pred"]
+        ax.set_title(f"{int(row['age'])} -> {row['age_pred']:.0f} y\n"
+                     f"{GENDERS[int(row['gender'])]} -> {GENDERS[int(row['gender_pred'])]}",
+                     fontsize=7, color="black" if right else "crimson")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

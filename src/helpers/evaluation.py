@@ -1,0 +1,121 @@
+"""Evaluation on a held-out split: predictions as a table, scikit-learn metrics for both heads,
+errors by group, bootstrap confidence intervals and the worst mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from .data import age_band
+from .pipeline import make_dataset
+
+
+def input_shape(model: keras.Model) -> tuple[int, int]:
+    """The (image size, channels) a model expects."""
+    shape = model.inputs[0].shape
+    return int(shape[1]), int(shape[-1])
+
+
+def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128,
+                  flip_average: bool = False) -> pd.DataFrame:
+    """The faces table plus age_pred, p_female and gender_pred (female when p_female >= 0.5).
+    flip_average also scores each mirrored face and averages the two predictions."""
+    if len(faces) == 0:
+        raise ValueError("no faces to predict: the table is empty")
+    size, channels = input_shape(model)
+    ds = make_dataset(faces, size, channels, batch_size=batch_size, cache=False)
+    ages, probs = [], []
+    for x, _ in ds:
+        out = model(x, training=False)
+        age, prob = out["age"].numpy()[:, 0], out["gender"].numpy()[:, 0]
+        if flip_average:
+            mirrored = model(x[:, :, ::-1, :], training=False)
+            age = (age + mirrored["age"].numpy()[:, 0]) / 2
+            prob = (prob + mirrored["gender"].numpy()[:, 0]) / 2
+        ages.append(age)
+        probs.append(prob)
+    out = faces.reset_index(drop=True).copy()
+    out["age_pred"] = np.concatenate(ages).astype(float)
+    out["p_female"] = np.concatenate(probs).astype(float)
+    out["gender_pred"] = (out["p_female"] >= 0.5).astype(int)
+    out["age_error"] = out["age_pred"] - out["age"]
+    return out
+
+
+def gender_scores(y_true, p_female, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of the gender head (female = positive class)."""
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = (np.asarray(p_female) >= threshold).astype(int)
+    return {"gender_accuracy": float(skm.accuracy_score(y_true, y_pred)),
+            "gender_precision": float(skm.precision_score(y_true, y_pred, zero_division=0)),
+            "gender_recall": float(skm.recall_score(y_true, y_pred, zero_division=0)),
+            "gender_f1": float(skm.f1_score(y_true, y_pred, zero_division=0))}
+
+
+def age_scores(y_true, y_pred) -> dict[str, float]:
+    """MAE, RMSE and R² of the age head, in years."""
+    return {"age_mae": float(skm.mean_absolute_error(y_true, y_pred)),
+            "age_rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+            "age_r2": float(skm.r2_score(y_true, y_pred))}
+
+
+def score(predictions: pd.DataFrame) -> dict[str, float]:
+    """Every metric of both heads for a predictions table (from predict_faces), with n."""
+    return {"n": len(predictions),
+            **gender_scores(predictions["gender"], predictions["p_female"]),
+            **age_scores(predictions["age"], predictions["age_pred"])}
+
+
+def confusion(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The gender confusion matrix as a labelled table (true in rows, predicted in columns)."""
+    names = ["male", "female"]
+    matrix = skm.confusion_matrix(predictions["gender"], predictions["gender_pred"], labels=[0, 1])
+    return pd.DataFrame(matrix, index=pd.Index(names, name="true"),
+                        columns=pd.Index(names, name="predicted"))
+
+
+def errors_by(predictions: pd.DataFrame, column: str = "age_band") -> pd.DataFrame:
+    """Faces, age MAE, mean signed age error and gender accuracy for each group of a column."""
+    frame = predictions.copy()
+    if column == "age_band" and column not in frame:
+        frame["age_band"] = age_band(frame["age"]).to_numpy()
+    frame["abs_error"] = frame["age_error"].abs()
+    frame["correct"] = frame["gender"] == frame["gender_pred"]
+    return frame.groupby(column, observed=True).agg(
+        faces=("file", "size"), age_mae=("abs_error", "mean"), age_bias=("age_error", "mean"),
+        gender_accuracy=("correct", "mean"))
+
+
+METRICS: dict[str, Callable[[pd.DataFrame], float]] = {
+    "gender_accuracy": lambda f: float((f["gender"] == f["gender_pred"]).mean()),
+    "age_mae": lambda f: float(f["age_error"].abs().mean()),
+}
+
+
+def bootstrap(predictions: pd.DataFrame, metric: str = "gender_accuracy", n_boot: int = 1000,
+              level: float = 0.95, seed: int = 0) -> dict[str, float]:
+    """A percentile bootstrap confidence interval: resample the faces with replacement."""
+    if metric not in METRICS:
+        raise ValueError(f"metric {metric!r}: choose one of {', '.join(METRICS)}")
+    fn, rng = METRICS[metric], np.random.default_rng(seed)
+    n = len(predictions)
+    values = [fn(predictions.iloc[rng.integers(0, n, n)]) for _ in range(n_boot)]
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return {"metric": metric, "n": n, "value": fn(predictions), "low": float(low),
+            "high": float(high)}
+
+
+def worst_mistakes(predictions: pd.DataFrame, k: int = 8, head: str = "age") -> pd.DataFrame:
+    """The k faces with the largest age error, or the k most confident wrong genders."""
+    if head == "age":
+        order = predictions["age_error"].abs().sort_values(ascending=False).index
+    elif head == "gender":
+        wrong = predictions[predictions["gender"] != predictions["gender_pred"]]
+        order = (wrong["p_female"] - 0.5).abs().sort_values(ascending=False).index
+    else:
+        raise ValueError(f"head {head!r}: choose 'age' or 'gender'")
+    return predictions.loc[order[:k]]

@@ -1,0 +1,205 @@
+"""Training: Keras callbacks for a run that can be interrupted and resumed, and `train_run`,
+which the command line and the chapters share (data -> split -> model -> fit -> model.keras)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from .config import Preset, get_preset
+from .data import scan_folder, seed_everything, split_faces
+from .models import ModelSpec, compile_model, count_params, get_model_spec
+from .pipeline import make_dataset
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds the epoch's wall-clock seconds to the logs (so CSVLogger and History record it)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """Start the clock."""
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Record the seconds this epoch took."""
+        if logs is not None:
+            logs["seconds"] = time.perf_counter() - self._start
+
+
+def learning_rate(schedule: str, base: float, epochs: int, steps_per_epoch: int):
+    """A constant rate for 'plateau' (ReduceLROnPlateau lowers it), a cosine decay for 'cosine'."""
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(base, decay_steps=epochs * steps_per_epoch,
+                                                      alpha=0.01)
+    if schedule == "plateau":
+        return base
+    raise ValueError(f"schedule {schedule!r}: choose 'cosine' or 'plateau'")
+
+
+def best_so_far(history_csv: Path, monitor: str = "val_loss") -> float | None:
+    """The best monitored value of an interrupted run's history (None for a fresh run)."""
+    if not history_csv.exists():
+        return None
+    try:
+        history = pd.read_csv(history_csv)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        return None
+    return float(history[monitor].min()) if monitor in history and len(history) else None
+
+
+def make_callbacks(run_dir: str | Path | None = None, schedule: str = "plateau",
+                   patience: int = 5, monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
+    """Early stopping with the best weights restored, a learning-rate plateau rule (for constant
+    rates), and, with a run folder: a checkpoint of the best model, the history as CSV and a
+    backup that lets an interrupted run resume where it stopped."""
+    callbacks: list[keras.callbacks.Callback] = [EpochTimer()]
+    if schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                                           patience=max(1, patience // 2),
+                                                           min_lr=1e-5))
+    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                                   restore_best_weights=True))
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        callbacks += [
+            keras.callbacks.ModelCheckpoint(
+                run_dir / "best.keras", monitor=monitor, save_best_only=True,
+                initial_value_threshold=best_so_far(run_dir / "history.csv", monitor)),
+            keras.callbacks.CSVLogger(run_dir / "history.csv", append=True),
+            keras.callbacks.BackupAndRestore(run_dir / "backup"),
+        ]
+    return callbacks
+
+
+def fit(model: keras.Model, train_ds, val_ds, epochs: int, run_dir: str | Path | None = None,
+        schedule: str = "plateau", patience: int = 5, verbose: int | str = "auto") -> pd.DataFrame:
+    """model.fit with the course's callbacks; returns the history as a DataFrame (one row/epoch)."""
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose,
+                        shuffle=False,  # the dataset shuffles itself (seeded)
+                        callbacks=make_callbacks(run_dir, schedule, patience))
+    frame = pd.DataFrame(history.history)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    if run_dir is not None and (Path(run_dir) / "history.csv").exists():
+        frame = pd.read_csv(Path(run_dir) / "history.csv")  # the whole run, across resumes
+        frame["epoch"] = frame["epoch"] + 1
+    return frame
+
+
+def build_model(spec: ModelSpec, preset: Preset, seed: int = 0, **overrides) -> keras.Model:
+    """Build a named model at the preset's image size (the seeds' network stays grayscale)."""
+    channels = spec.channels or preset.channels
+    kwargs = {"image_size": preset.image_size, "channels": channels, **overrides}
+    if spec.build.__name__ == "scratch_cnn":
+        kwargs.setdefault("seed", seed)
+    return spec.build(**kwargs)
+
+
+def datasets_for(faces: pd.DataFrame, image_size: int, channels: int, batch_size: int,
+                 seed: int = 0) -> tuple:
+    """The shuffled training dataset and the validation dataset of a split manifest."""
+    train = faces[faces["split"] == "train"]
+    val = faces[faces["split"] == "val"]
+    train_ds = make_dataset(train, image_size, channels, batch_size, shuffle=True, seed=seed)
+    val_ds = make_dataset(val, image_size, channels, batch_size)
+    return train_ds, val_ds
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """The config.json of a run folder ({} when there is none yet)."""
+    path = Path(run_dir) / "config.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
+              out: str | Path, seed: int = 0, epochs: int | None = None,
+              verbose: int | str = "auto") -> dict:
+    """Train a named model on a UTKFace folder into out/ (model.keras, history.csv, config.json,
+    splits.csv); a second call after an interruption resumes from out/backup."""
+    out = Path(out)
+    spec = get_model_spec(model_name)
+    preset = preset if isinstance(preset, Preset) else get_preset(preset)
+    epochs = epochs or preset.epochs
+    previous = read_config(out)
+    if previous.get("finished") and (out / "model.keras").exists():
+        print(f"{out / 'model.keras'} is already trained ({previous['epochs_run']} epochs); "
+              "delete the folder to train again.")
+        return previous
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = scan_folder(data)
+    for w in caught:
+        print(f"Warning: {w.message}", file=sys.stderr)
+    faces = split_faces(report.manifest, seed=seed, max_faces=preset.max_faces)
+    faces[["file", "split", "age", "gender", "race"]].to_csv(out / "splits.csv", index=False)
+    channels = spec.channels or preset.channels
+    model = build_model(spec, preset, seed)
+    n_train = int((faces["split"] == "train").sum())
+    steps = math.ceil(n_train / preset.batch_size)
+    compile_model(model, learning_rate=learning_rate(spec.schedule, spec.learning_rate, epochs,
+                                                     steps),
+                  age_weight=spec.age_weight, gender_weight=spec.gender_weight)
+    config = {"model": spec.name, "description": spec.description, "preset": preset.to_dict(),
+              "seed": seed, "data": str(report.folder), "data_source": report.source,
+              "n_train": n_train, "n_val": int((faces["split"] == "val").sum()),
+              "n_test": int((faces["split"] == "test").sum()), "image_size": preset.image_size,
+              "channels": channels, "epochs": epochs, "schedule": spec.schedule,
+              "learning_rate": spec.learning_rate, "age_weight": spec.age_weight,
+              "gender_weight": spec.gender_weight, **count_params(model), "finished": False}
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    resumed = (out / "backup").exists()
+    print(f"{'Resuming' if resumed else 'Training'} {spec.name} on {n_train:,} faces "
+          f"({preset.image_size}x{preset.image_size}, {channels} channel(s)), {epochs} epochs, "
+          f"preset {preset.name}; writing to {out}", flush=True)
+    train_ds, val_ds = datasets_for(faces, preset.image_size, channels, preset.batch_size, seed)
+    start = time.perf_counter()
+    # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop early.
+    history = fit(model, train_ds, val_ds, epochs, run_dir=out, schedule=spec.schedule,
+                  patience=epochs if spec.schedule == "cosine" else 5, verbose=verbose)
+    model.save(out / "model.keras")
+    last = history.iloc[int(history["val_loss"].idxmin())]
+    config.update(finished=True, epochs_run=len(history),
+                  seconds_this_session=round(time.perf_counter() - start, 1),
+                  seconds_per_epoch=round(float(history["seconds"].mean()), 1)
+                  if "seconds" in history else None,
+                  best_epoch=int(last["epoch"]),
+                  val_age_mae=round(float(last["val_age_mae"]), 3),
+                  val_gender_accuracy=round(float(last["val_gender_accuracy"]), 4))
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print(f"Saved {out / 'model.keras'}: best epoch {config['best_epoch']}, validation age MAE "
+          f"{config['val_age_mae']:.2f} years, gender accuracy "
+          f"{config['val_gender_accuracy']:.1%}.", flush=True)
+    return config
+
+
+def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: Preset,
+                   epochs: int | None = None, optimizer: str = "adam", lr: float = 1e-3,
+                   schedule: str = "cosine", age_weight: float = 0.1, gender_weight: float = 1.0,
+                   seed: int = 0, split: str = "val") -> tuple[dict, pd.DataFrame]:
+    """Compile, train and score one variant the same way as every other (for the comparison
+    tables): returns its row (parameters, seconds per epoch, scores on `split`) and history."""
+    from .evaluation import input_shape, predict_faces, score
+
+    seed_everything(seed)
+    epochs = epochs or preset.epochs
+    size, channels = input_shape(model)
+    train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)
+    steps = math.ceil(int((faces["split"] == "train").sum()) / preset.batch_size)
+    compile_model(model, optimizer=optimizer,
+                  learning_rate=learning_rate(schedule, lr, epochs, steps),
+                  age_weight=age_weight, gender_weight=gender_weight)
+    history = fit(model, train_ds, val_ds, epochs, schedule=schedule,
+                  patience=epochs if schedule == "cosine" else 5, verbose=0)
+    scores = score(predict_faces(model, faces[faces["split"] == split]))
+    row = {"model": name, **count_params(model), "seconds_per_epoch": history["seconds"].mean(),
+           "epochs": len(history), f"{split}_gender_accuracy": scores["gender_accuracy"],
+           f"{split}_age_mae": scores["age_mae"]}
+    return row, history
