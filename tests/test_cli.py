@@ -1,10 +1,13 @@
-"""The `course` command line (data check and bench)."""
+"""The `course` command line: data check, train, evaluate, predict and bench."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+
+import pytest
 
 from helpers.cli import main
 
@@ -31,8 +34,69 @@ def test_clear_error_for_a_missing_folder(tmp_path, capsys):
 
 def test_console_script_and_bench_run(synthetic_dir):
     result = subprocess.run([sys.executable, "-m", "helpers.cli", "bench", "--data",
-                             str(synthetic_dir), "--n", "40", "--size", "32"],
+                             str(synthetic_dir), "--n", "40", "--size", "32", "--train-n",
+                             "64"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("pipeline_speedup=") and "memory_ratio=" in last
+    assert re.fullmatch(r"pipeline_speedup=[\d.]+ memory_ratio=[\d.]+ train_speedup=[\d.]+",
+                        last), last
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_dir, tmp_path_factory):
+    """A scratch model trained by `course train` on the synthetic faces (smoke, 2 epochs)."""
+    run = tmp_path_factory.mktemp("run")
+    assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                 "scratch", "--out", str(run), "--epochs", "2"]) == 0
+    return run
+
+
+def test_evaluate_json_keys_on_every_usable_face(trained, synthetic_dir, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(trained / "model.keras"), "--data",
+                 str(synthetic_dir), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert {"n", "gender_accuracy", "gender_f1", "age_mae", "age_rmse"} <= set(scores)
+    assert scores["n"] == 85  # the whole folder, no split
+    assert 0 <= scores["gender_accuracy"] <= 1 and scores["age_mae"] > 0
+
+
+def test_evaluate_one_split_and_record(trained, synthetic_dir, tmp_path, capsys):
+    record = tmp_path / "record.json"
+    assert main(["evaluate", "--model", str(trained), "--data", str(synthetic_dir), "--split",
+                 "test", "--record", str(record)]) == 0
+    out = capsys.readouterr().out
+    n_test = sum(1 for line in (trained / "splits.csv").read_text().splitlines()
+                 if line.split(",")[1] == "test")
+    assert f"{n_test:,} faces" in out
+    summary = json.loads(record.read_text())["summary"]
+    low, high = summary["age_mae_95ci"]
+    assert low <= summary["age_mae"] <= high and summary["scored_faces"] == n_test
+
+
+def test_evaluate_errors_are_clear(trained, tmp_path, capsys):
+    assert main(["evaluate", "--model", str(tmp_path / "none.keras"), "--data",
+                 str(tmp_path)]) == 2
+    assert "No model at" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a face")
+    assert main(["evaluate", "--model", str(trained), "--data", str(empty)]) == 2
+    assert "course: error:" in capsys.readouterr().err
+
+
+def test_predict_json_lines(trained, synthetic_dir, tmp_path, capsys):
+    face = sorted(synthetic_dir.glob("*.chip.jpg"))[0]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    code = main(["predict", str(face), str(broken), "--model", str(trained), "--json"])
+    assert code == 1  # one image could not be read, and that is reported
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert [line["image"] for line in lines] == [str(face), str(broken)]
+    (found,) = lines[0]["faces"]
+    assert found["box"] == [0, 0, 200, 200] and found["gender"] in {"male", "female"}
+    assert 0.5 <= found["gender_probability"] <= 1 and found["age"] > 0
+    assert lines[1]["faces"] == [] and "cannot read" in lines[1]["error"]
+    assert "broken.jpg" in captured.err

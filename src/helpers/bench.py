@@ -55,10 +55,50 @@ def pipeline_loader(paths: list[str], image_size: int = 128) -> int:
     return sum(int(x.shape[0]) for x, _ in ds)  # one full pass fills the cache
 
 
+def seeds_training(paths: list[str], image_size: int = 128) -> float:
+    """Training images per second of the seeds' CNN as the seeds ran it: grayscale float64
+    arrays in memory, model.fit with batch 32 (loading is not timed)."""
+    from .models import compile_model, seed_cnn
+
+    x = seeds_loader(paths, image_size)
+    y = {"age": np.linspace(1, 90, len(paths)), "gender": np.arange(len(paths)) % 2.0}
+    model = compile_model(seed_cnn(image_size, 1))
+    model.fit(x[:64], {k: v[:64] for k, v in y.items()}, batch_size=32, verbose=0)  # warm-up
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def course_training(paths: list[str], image_size: int = 64) -> float:
+    """Training images per second of the chapter's best model ('scratch') as `course train`
+    runs it at the cpu preset: RGB, tf.data with a uint8 cache, batch 64 (cache filled first)."""
+    import pandas as pd
+
+    from .config import get_preset
+    from .models import compile_model, scratch_cnn
+    from .pipeline import make_dataset
+
+    preset = get_preset("cpu")
+    frame = pd.DataFrame({"path": paths, "age": np.linspace(1, 90, len(paths)),
+                          "gender": np.arange(len(paths)) % 2.0})
+    ds = make_dataset(frame, image_size, preset.channels, preset.batch_size, shuffle=True)
+    for _ in ds:  # decode once into the cache, as the first epoch does
+        pass
+    model = compile_model(scratch_cnn(image_size, preset.channels))
+    model.fit(ds.take(2), verbose=0)  # warm-up
+    start = time.perf_counter()
+    model.fit(ds, epochs=1, verbose=0)
+    return len(paths) / (time.perf_counter() - start)
+
+
 def _child(name: str, paths: list[str], image_size: int, queue) -> None:
-    """Run one loader in this (fresh) process and report seconds and memory growth."""
-    if name == "pipeline":
+    """Run one measurement in this (fresh) process and report it (seconds, memory growth)."""
+    if name != "seeds":
         import tensorflow  # noqa: F401  (imported before the baseline, like the seeds' numpy)
+    if name.startswith("train-"):
+        fn = seeds_training if name == "train-seeds" else course_training
+        queue.put({"measure": name, "images_per_s": fn(paths, image_size)})
+        return
     base = _current_rss_mb()
     loader: Callable = seeds_loader if name == "seeds" else pipeline_loader
     start = time.perf_counter()
@@ -84,6 +124,16 @@ def measure_loader(name: str, paths: list[str], image_size: int = 128) -> dict:
                                    f"{proc.exitcode}); see its error above") from None
     proc.join()
     return result
+
+
+def compare_training(paths: list[str], seeds_size: int = 128, course_size: int = 64) -> dict:
+    """Training images/s of the seeds' CNN (128 grayscale) and of the course's best scratch
+    model at the cpu preset (64 RGB), each in a fresh process; speed-up = course / seeds."""
+    seeds = measure_loader("train-seeds", paths, seeds_size)
+    course = measure_loader("train-course", paths, course_size)
+    return {"n_images": len(paths), "seeds_train_images_per_s": seeds["images_per_s"],
+            "course_train_images_per_s": course["images_per_s"],
+            "train_speedup": course["images_per_s"] / seeds["images_per_s"]}
 
 
 def compare_loaders(paths: list[str], image_size: int = 128) -> dict:

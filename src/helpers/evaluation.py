@@ -4,6 +4,7 @@ errors by group, bootstrap confidence intervals and the worst mistakes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -119,3 +120,73 @@ def worst_mistakes(predictions: pd.DataFrame, k: int = 8, head: str = "age") -> 
     else:
         raise ValueError(f"head {head!r}: choose 'age' or 'gender'")
     return predictions.loc[order[:k]]
+
+
+def small_sample_spread(predictions: pd.DataFrame, k: int = 7, n_draws: int = 1000,
+                        metric: str = "gender_accuracy", seed: int = 0) -> np.ndarray:
+    """The metric on n_draws random sets of k test faces: how much a k-image score can vary."""
+    if metric not in METRICS:
+        raise ValueError(f"metric {metric!r}: choose one of {', '.join(METRICS)}")
+    rng = np.random.default_rng(seed)
+    n = len(predictions)
+    if k > n:
+        raise ValueError(f"cannot draw {k} faces out of {n}")
+    return np.array([METRICS[metric](predictions.iloc[rng.choice(n, k, replace=False)])
+                     for _ in range(n_draws)])
+
+
+def baseline_scores(faces: pd.DataFrame, split: str = "test") -> dict[str, float]:
+    """The scores of guessing without looking: the training split's majority gender and median
+    age, for every face of `split` (a model has to beat these)."""
+    train, target = faces[faces["split"] == "train"], faces[faces["split"] == split]
+    majority = int(train["gender"].mode().iloc[0])
+    median_age = float(train["age"].median())
+    return {"majority_gender": majority, "median_age": median_age,
+            "gender_accuracy": float((target["gender"] == majority).mean()),
+            "age_mae": float((target["age"] - median_age).abs().mean())}
+
+
+def recorded_runs() -> pd.DataFrame:
+    """The course's recorded real runs (helpers/results/*.json, written from `course train` and
+    `course evaluate --split test --json`), one row per run; empty when none is recorded."""
+    import json
+    from importlib import resources
+
+    rows = []
+    for item in sorted(resources.files("helpers").joinpath("results").iterdir(),
+                       key=lambda p: p.name):
+        if item.name.endswith(".json"):
+            record = json.loads(item.read_text())
+            rows.append({"run": item.name.removesuffix(".json"), **record["summary"]})
+    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+
+
+def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Path,
+               split: str | None = "test") -> dict:
+    """Write a run's config and its scores (with bootstrap 95% intervals) as one JSON record."""
+    import json
+
+    model_path = Path(model_path)
+    run_dir = model_path if model_path.is_dir() else model_path.parent
+    config = json.loads((run_dir / "config.json").read_text())
+    scores = score(predictions)
+    acc = bootstrap(predictions, "gender_accuracy")
+    mae = bootstrap(predictions, "age_mae")
+    summary = {"model": config["model"], "preset": config["preset"]["name"],
+               "image_size": config["image_size"], "channels": config["channels"],
+               "params": config["params"], "epochs": config.get("epochs_run"),
+               "seconds_per_epoch": config.get("seconds_per_epoch"),
+               "train_faces": config["n_train"], "scored_on": split or "all faces",
+               "scored_faces": scores["n"],
+               "gender_accuracy": round(scores["gender_accuracy"], 4),
+               "gender_accuracy_95ci": [round(acc["low"], 4), round(acc["high"], 4)],
+               "gender_f1": round(scores["gender_f1"], 4),
+               "age_mae": round(scores["age_mae"], 3),
+               "age_mae_95ci": [round(mae["low"], 3), round(mae["high"], 3)],
+               "age_rmse": round(scores["age_rmse"], 3)}
+    record = {"summary": summary, "scores": scores, "config": config,
+              "by_age_band": errors_by(predictions).reset_index().astype({"age_band": str})
+              .to_dict(orient="records")}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(record, indent=2) + "\n")
+    return record

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 import time
 import warnings
@@ -73,17 +74,52 @@ def make_callbacks(run_dir: str | Path | None = None, schedule: str = "plateau",
                 run_dir / "best.keras", monitor=monitor, save_best_only=True,
                 initial_value_threshold=best_so_far(run_dir / "history.csv", monitor)),
             keras.callbacks.CSVLogger(run_dir / "history.csv", append=True),
-            keras.callbacks.BackupAndRestore(run_dir / "backup"),
+            # After the CSV row, so a kill in between leaves one row too many, which
+            # sync_history_with_backup removes; double_checkpoint keeps the previous backup for
+            # a kill in the middle of writing the weights.
+            keras.callbacks.BackupAndRestore(run_dir / "backup", double_checkpoint=True),
         ]
     return callbacks
 
 
+def sync_history_with_backup(run_dir: str | Path) -> int:
+    """Before resuming: drop history rows of epochs the backup does not hold (a run killed
+    between writing the history and the backup); returns the epoch the run resumes at."""
+    backup = Path(run_dir) / "backup"
+    meta = backup / "training_metadata.json"
+    if not meta.exists():
+        return 0
+    try:
+        epoch = int(json.loads(meta.read_text())["epoch"])
+    except (ValueError, KeyError):  # killed while writing it: fall back on the previous one
+        previous = backup / "training_metadata.json.bkp"
+        if previous.exists():
+            shutil.copy(previous, meta)
+            epoch = int(json.loads(meta.read_text())["epoch"])
+        else:
+            meta.unlink()
+            epoch = 0
+    history_csv = Path(run_dir) / "history.csv"
+    if history_csv.exists():
+        try:
+            history = pd.read_csv(history_csv)
+        except pd.errors.EmptyDataError:
+            return epoch
+        if "epoch" in history and (history["epoch"] >= epoch).any():
+            history[history["epoch"] < epoch].to_csv(history_csv, index=False)
+    return epoch
+
+
 def fit(model: keras.Model, train_ds, val_ds, epochs: int, run_dir: str | Path | None = None,
-        schedule: str = "plateau", patience: int = 5, verbose: int | str = "auto") -> pd.DataFrame:
-    """model.fit with the course's callbacks; returns the history as a DataFrame (one row/epoch)."""
+        schedule: str = "plateau", patience: int = 5, verbose: int | str = "auto",
+        callbacks: list[keras.callbacks.Callback] | None = None) -> pd.DataFrame:
+    """model.fit with the course's callbacks (plus any given); returns the history as a
+    DataFrame, one row per epoch (with a run folder: the whole run, across resumes)."""
+    if run_dir is not None:
+        sync_history_with_backup(run_dir)
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose,
                         shuffle=False,  # the dataset shuffles itself (seeded)
-                        callbacks=make_callbacks(run_dir, schedule, patience))
+                        callbacks=make_callbacks(run_dir, schedule, patience) + (callbacks or []))
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", range(1, len(frame) + 1))
     if run_dir is not None and (Path(run_dir) / "history.csv").exists():
@@ -203,3 +239,15 @@ def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: P
            "epochs": len(history), f"{split}_gender_accuracy": scores["gender_accuracy"],
            f"{split}_age_mae": scores["age_mae"]}
     return row, history
+
+
+def experiment_row(name: str, model: keras.Model, history: pd.DataFrame, faces: pd.DataFrame,
+                   split: str = "val") -> dict:
+    """The comparison-table row of a model trained outside run_experiment (same columns)."""
+    from .evaluation import predict_faces, score
+
+    scores = score(predict_faces(model, faces[faces["split"] == split]))
+    seconds = history["seconds"].mean() if "seconds" in history else float("nan")
+    return {"model": name, **count_params(model), "seconds_per_epoch": seconds,
+            "epochs": len(history), f"{split}_gender_accuracy": scores["gender_accuracy"],
+            f"{split}_age_mae": scores["age_mae"]}

@@ -1,0 +1,93 @@
+"""Evaluation: metrics equal scikit-learn's, intervals behave, groups and mistakes are right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from helpers import evaluation
+
+
+def fake_predictions(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A predictions table like predict_faces makes, with known errors."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(1, 90, n).astype(float)
+    gender = rng.integers(0, 2, n)
+    p_female = np.clip(gender * 0.7 + rng.uniform(0, 0.3, n) + rng.normal(0, 0.2, n), 0, 1)
+    frame = pd.DataFrame({"file": [f"{i}.jpg" for i in range(n)], "age": age, "gender": gender,
+                          "race": rng.integers(0, 5, n), "age_pred": age + rng.normal(0, 6, n),
+                          "p_female": p_female})
+    frame["gender_pred"] = (frame["p_female"] >= 0.5).astype(int)
+    frame["age_error"] = frame["age_pred"] - frame["age"]
+    return frame
+
+
+def test_score_matches_scikit_learn():
+    pred = fake_predictions()
+    s = evaluation.score(pred)
+    assert s["n"] == len(pred)
+    assert s["gender_accuracy"] == pytest.approx(skm.accuracy_score(pred.gender, pred.gender_pred))
+    assert s["gender_f1"] == pytest.approx(skm.f1_score(pred.gender, pred.gender_pred))
+    assert s["age_mae"] == pytest.approx(np.abs(pred.age_error).mean())
+    assert s["age_rmse"] == pytest.approx(np.sqrt((pred.age_error ** 2).mean()))
+    assert s["age_r2"] == pytest.approx(skm.r2_score(pred.age, pred.age_pred))
+    assert evaluation.confusion(pred).to_numpy().sum() == len(pred)
+
+
+def test_bootstrap_interval_holds_the_value_and_narrows_with_more_faces():
+    small = evaluation.bootstrap(fake_predictions(50), "age_mae", n_boot=300)
+    large = evaluation.bootstrap(fake_predictions(2000), "age_mae", n_boot=300)
+    for ci in (small, large):
+        assert ci["low"] <= ci["value"] <= ci["high"]
+    assert (large["high"] - large["low"]) < (small["high"] - small["low"]) / 3
+    with pytest.raises(ValueError, match="metric"):
+        evaluation.bootstrap(fake_predictions(), "age_r2")
+
+
+def test_seven_faces_swing_far_more_than_the_whole_test_split():
+    pred = fake_predictions(1000)
+    draws = evaluation.small_sample_spread(pred, k=7, n_draws=500)
+    ci = evaluation.bootstrap(pred, "gender_accuracy", n_boot=300)
+    assert set(np.round(draws * 7)) <= set(range(8))
+    assert np.quantile(draws, 0.975) - np.quantile(draws, 0.025) > 3 * (ci["high"] - ci["low"])
+    with pytest.raises(ValueError, match="cannot draw"):
+        evaluation.small_sample_spread(pred.head(3), k=7)
+
+
+def test_errors_by_band_and_worst_mistakes():
+    pred = fake_predictions()
+    table = evaluation.errors_by(pred, "age_band")
+    assert table["faces"].sum() == len(pred)
+    assert table.loc["20-29", "age_mae"] == pytest.approx(
+        pred.loc[(pred.age >= 20) & (pred.age < 30), "age_error"].abs().mean())
+    worst = evaluation.worst_mistakes(pred, k=5)
+    assert worst["age_error"].abs().min() >= pred["age_error"].abs().nlargest(5).min()
+    wrong = evaluation.worst_mistakes(pred, k=5, head="gender")
+    assert (wrong["gender"] != wrong["gender_pred"]).all()
+
+
+def test_baseline_uses_the_training_split_only():
+    faces = pd.DataFrame({"file": list("abcdef"), "age": [10, 20, 30, 80, 90, 90],
+                          "gender": [1, 1, 0, 0, 0, 1],
+                          "split": ["train", "train", "train", "test", "test", "test"]})
+    base = evaluation.baseline_scores(faces)
+    assert base["median_age"] == 20 and base["majority_gender"] == 1
+    assert base["age_mae"] == pytest.approx((60 + 70 + 70) / 3)
+    assert base["gender_accuracy"] == pytest.approx(1 / 3)
+
+
+def test_predict_faces_keeps_the_order_of_the_faces(synthetic_dir):
+    from helpers.data import scan_folder
+    from helpers.models import scratch_cnn
+
+    faces = scan_folder(synthetic_dir, warn=False).usable.head(20)
+    model = scratch_cnn(32, 3)
+    pred = evaluation.predict_faces(model, faces, batch_size=8)
+    assert list(pred["file"]) == list(faces["file"])
+    assert {"age_pred", "p_female", "gender_pred", "age_error"} <= set(pred)
+    flipped = evaluation.predict_faces(model, faces, batch_size=8, flip_average=True)
+    assert len(flipped) == 20
+    with pytest.raises(ValueError, match="no faces"):
+        evaluation.predict_faces(model, faces.head(0))

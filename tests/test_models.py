@@ -1,0 +1,70 @@
+"""The chapters' networks: shapes, parameter counts, heads, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import models
+
+
+def test_seed_cnn_is_the_seeds_network():
+    model = models.seed_cnn(128, 1)
+    assert model.input_shape == (None, 128, 128, 1)
+    assert [model.get_layer(f"conv{i}").filters for i in range(1, 5)] == [32, 64, 128, 256]
+    assert model.get_layer("conv1").count_params() == 3 * 3 * 1 * 32 + 32
+    assert model.get_layer("flatten").output.shape[-1] == 8 * 8 * 256
+    out = model(np.zeros((2, 128, 128, 1), "float32"))
+    assert set(out) == {"age", "gender"}
+    assert out["age"].shape == (2, 1) and out["gender"].shape == (2, 1)
+    assert model.get_layer("gender").activation.__name__ == "sigmoid"
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_scratch_cnn_outputs_a_probability_and_an_age_near_the_offset(channels):
+    model = models.scratch_cnn(32, channels, augment="full")
+    out = model(np.random.default_rng(0).uniform(0, 255, (4, 32, 32, channels)).astype("float32"),
+                training=False)
+    p = out["gender"].numpy()
+    assert ((p > 0) & (p < 1)).all()
+    # an untrained network starts near a typical age, not near 0
+    assert np.abs(out["age"].numpy() - models.AGE_OFFSET).max() < 3 * models.AGE_SCALE
+    assert model.get_layer("gap") is not None
+
+
+def test_scratch_cnn_has_far_fewer_parameters_than_flatten():
+    gap = models.scratch_cnn(64, 3).count_params()
+    flat = models.scratch_cnn(64, 3, pooling="flatten").count_params()
+    # the shared dense layer (128 units) sees 4x4x256 numbers after flatten, 256 after pooling
+    assert flat - gap == (4 * 4 * 256 - 256) * 128
+
+
+def test_bad_arguments_are_refused_clearly():
+    with pytest.raises(ValueError, match="augmentation kind"):
+        models.augmentation("wild")
+    with pytest.raises(ValueError, match="pooling"):
+        models.scratch_cnn(32, 3, pooling="max")
+    with pytest.raises(ValueError, match="conv counts"):
+        models.scratch_cnn(32, 3, convs=(1, 1))
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        models.get_model_spec("resnet")
+    with pytest.raises(ValueError, match="optimizer"):
+        models.compile_model(models.seed_cnn(32, 1), optimizer="adagrad")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd"])
+def test_compile_model_trains_one_step(optimizer):
+    model = models.compile_model(models.scratch_cnn(32, 3, augment=None), optimizer=optimizer)
+    x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
+    y = {"age": np.full(8, 30.0, "float32"), "gender": np.array([0, 1] * 4, "float32")}
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert {"age_mae", "gender_accuracy", "loss"} <= set(logs)
+    assert np.isfinite(logs["loss"])
+
+
+def test_layer_table_counts_every_parameter():
+    model = models.seed_cnn(64, 1)
+    table = models.layer_table(model)
+    assert table["parameters"].sum() == model.count_params()
+    assert table.loc[table["layer"] == "conv1", "output shape"].item() == "(64, 64, 32)"
+    assert models.count_params(model)["trainable_params"] == model.count_params()
