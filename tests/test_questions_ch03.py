@@ -1,0 +1,25 @@
+"""Chapter 3's auto-checks accept the right answers and refuse wrong ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.questions import ch03
+
+
+def test_architecture_questions(capsys):
+    assert ch03.q1.check(896) and not ch03.q1.check(320)
+    assert ch03.q2.check(16384) and not ch03.q2.check(4096)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_baseline_question_needs_the_data_then_checks_it(capsys):
+    ch03._BOUND.clear()
+    assert not ch03.q3.check(10.0)
+    assert "ch03.use(chapter)" in capsys.readouterr().out
+    faces = pd.DataFrame({"file": list("abcd"), "age": [20, 40, 30, 90], "gender": [0, 1, 0, 1],
+                          "split": ["train", "train", "test", "test"]})
+    ch03.use(faces)
+    assert ch03.q3.check((0 + 60) / 2)  # median 30 of the training ages
+    assert not ch03.q3.check(35.0)
+    ch03._BOUND.clear()
