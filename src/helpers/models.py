@@ -50,7 +50,8 @@ def augmentation(kind: str = "flip", seed: int = 0) -> keras.Sequential:
     return keras.Sequential(steps, name=f"augment_{kind}")
 
 
-def conv_block(x, filters: int, name: str, batch_norm: bool = True, convs: int = 1):
+def conv_block(x: keras.KerasTensor, filters: int, name: str, batch_norm: bool = True,
+               convs: int = 1) -> keras.KerasTensor:
     """convs x (3x3 convolution [+ batch normalisation] + ReLU), then 2x2 max-pooling."""
     for j in range(convs):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm,
@@ -63,7 +64,7 @@ def conv_block(x, filters: int, name: str, batch_norm: bool = True, convs: int =
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
 
 
-def age_output(x, name: str = "age"):
+def age_output(x: keras.KerasTensor, name: str = "age") -> keras.KerasTensor:
     """A linear unit rescaled to years around AGE_OFFSET (see the module's constants)."""
     z = layers.Dense(1, name=f"{name}_unit")(x)
     return layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name=name)(z)
