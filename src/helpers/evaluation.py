@@ -184,6 +184,10 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
                "age_mae": round(scores["age_mae"], 3),
                "age_mae_95ci": [round(mae["low"], 3), round(mae["high"], 3)],
                "age_rmse": round(scores["age_rmse"], 3)}
+    import os
+
+    config = {**config, "data": Path(config["data"]).name}  # no local paths in the record
+    summary["cpu_cores"] = os.cpu_count()
     record = {"summary": summary, "scores": scores, "config": config,
               "by_age_band": errors_by(predictions).reset_index().astype({"age_band": str})
               .to_dict(orient="records")}

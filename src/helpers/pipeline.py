@@ -23,7 +23,8 @@ def decode_face(path: tf.Tensor, image_size: int, channels: int) -> tf.Tensor:
     ratio = 4 if image_size * 4 <= 200 else 2 if image_size * 2 <= 200 else 1
 
     def jpeg() -> tf.Tensor:
-        return tf.io.decode_jpeg(raw, channels=channels, ratio=ratio, dct_method="INTEGER_FAST")
+        # The default, accurate DCT: with SIMD it decoded faster than "INTEGER_FAST" here.
+        return tf.io.decode_jpeg(raw, channels=channels, ratio=ratio)
 
     def other() -> tf.Tensor:
         return tf.io.decode_image(raw, channels=channels, expand_animations=False)
