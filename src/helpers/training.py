@@ -33,7 +33,8 @@ class EpochTimer(keras.callbacks.Callback):
             logs["seconds"] = time.perf_counter() - self._start
 
 
-def learning_rate(schedule: str, base: float, epochs: int, steps_per_epoch: int):
+def learning_rate(schedule: str, base: float, epochs: int,
+                  steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """A constant rate for 'plateau' (ReduceLROnPlateau lowers it), a cosine decay for 'cosine'."""
     if schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(base, decay_steps=epochs * steps_per_epoch,
