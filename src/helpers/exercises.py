@@ -54,6 +54,29 @@ def one_of(*accepted: Any) -> Checker:
     return check
 
 
+def share_checker(expected: Callable[[], float], atol: float = 0.002,
+                  wrong: str = "check what you counted",
+                  complement: str | None = None) -> Checker:
+    """A checker for a share between 0 and 1 that recognises an answer given in percent (and,
+    with `complement`, the share of the other part)."""
+
+    def check(answer: Any) -> str | None:
+        target = expected()
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return f"expected a number between 0 and 1, got {type(answer).__name__} {answer!r}"
+        if np.isclose(value, target, rtol=0, atol=atol):
+            return None
+        if 1 < value <= 100 and np.isclose(value / 100, target, rtol=0, atol=atol):
+            return f"{value:g} looks like a percentage: give the share as a fraction from 0 to 1"
+        if complement and np.isclose(value, 1 - target, rtol=0, atol=atol):
+            return complement
+        return f"{value:.4g} is not right yet: {wrong}"
+
+    return check
+
+
 @dataclass
 class Question:
     """One auto-checked question: check(answer) prints feedback and returns True when right."""

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import RACES, age_band, keras_validation_rows
-from ..exercises import Checker, Question, ____, close_to
+from ..exercises import Checker, Question, ____, close_to, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -100,24 +100,6 @@ def expected_validation_mean_age(faces: pd.DataFrame, validation_split: float = 
 # --------------------------------------------------------------------------- checkers
 
 
-def share_checker(expected: Callable[[], float], atol: float = 0.002) -> Checker:
-    """A checker for a share between 0 and 1 that recognises an answer given in percent."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer is the expected share, else what is wrong."""
-        target = expected()
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number between 0 and 1, got {type(answer).__name__} {answer!r}"
-        if np.isclose(value, target, rtol=0, atol=atol):
-            return None
-        if 1 < value <= 100 and np.isclose(value / 100, target, rtol=0, atol=atol):
-            return f"{value:g} looks like a percentage: give the share as a fraction from 0 to 1"
-        return f"{value:.4g} is not right yet: check which faces you counted"
-
-    return check
-
 
 def race_checker(expected: Callable[[], list[str]]) -> Checker:
     """A checker accepting a race by name (any case) or by its code 0-4."""
@@ -151,7 +133,8 @@ q1 = DataQuestion(
 
 q2 = DataQuestion(
     name="Question 2 (share of faces in their twenties)",
-    checker=share_checker(lambda: expected_share_in_twenties(bound_faces())),
+    checker=share_checker(lambda: expected_share_in_twenties(bound_faces()),
+                          wrong="check which faces you counted"),
     hint_text=("A boolean Series is a Series of 0s and 1s: its .mean() is the share of True. "
                "Ages 20 to 29 means age >= 20 and age < 30 (or .between(20, 29))."),
     solution_text=("faces = chapter.data.usable\n"

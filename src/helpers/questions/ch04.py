@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exercises import Checker, Question, close_to
+from ..exercises import Checker, Question, close_to, share_checker
 
 # Question 1: the size and pooling of the network whose shared dense layer is counted.
 DENSE_IMAGE_SIZE = 64
@@ -113,26 +113,6 @@ def params_checker(image_size: int = DENSE_IMAGE_SIZE) -> Checker:
     return check
 
 
-def share_checker(expected: Callable[[], float], atol: float = 0.002) -> Checker:
-    """A checker for a share between 0 and 1 that recognises an answer given in percent."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer is the expected share, else what is wrong."""
-        target = expected()
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number between 0 and 1, got {type(answer).__name__} {answer!r}"
-        if np.isclose(value, target, rtol=0, atol=atol):
-            return None
-        if 1 < value <= 100 and np.isclose(value / 100, target, rtol=0, atol=atol):
-            return f"{value:g} looks like a percentage: give the share as a fraction from 0 to 1"
-        if np.isclose(value, 1 - target, rtol=0, atol=atol):
-            return "that is the gender head's share; the question asks for the age head's"
-        return f"{value:.4g} is not right yet: multiply each loss by its weight first"
-
-    return check
-
 
 def degrees_checker(expected: Callable[[], float]) -> Checker:
     """A checker for an angle in degrees that recognises radians and half-turns."""
@@ -192,7 +172,9 @@ q1 = Question(
 
 q2 = Question(
     name="Question 2 (the age head's share of the weighted loss)",
-    checker=share_checker(age_share_of_loss),
+    checker=share_checker(age_share_of_loss, wrong="multiply each loss by its weight first",
+                          complement="that is the gender head's share; the question asks for "
+                                     "the age head's"),
     hint_text=("Keras adds the weighted losses: total = age_weight * age_loss + gender_weight * "
                "gender_loss. The age head's share is its term divided by the total."),
     solution_text=("age_term = 0.7 * 10.0\n"
