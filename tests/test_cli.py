@@ -56,7 +56,9 @@ def test_evaluate_json_keys_on_every_usable_face(trained, synthetic_dir, capsys)
     capsys.readouterr()
     assert main(["evaluate", "--model", str(trained / "model.keras"), "--data",
                  str(synthetic_dir), "--json"]) == 0
-    scores = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    scores = json.loads(captured.out)
+    assert "3 of 88 files" in captured.err  # the unusable ones are counted aloud
     assert {"n", "gender_accuracy", "gender_f1", "age_mae", "age_rmse"} <= set(scores)
     assert scores["n"] == 85  # the whole folder, no split
     assert 0 <= scores["gender_accuracy"] <= 1 and scores["age_mae"] > 0

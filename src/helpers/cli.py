@@ -108,6 +108,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")
         report = scan_folder(args.data)
     faces = report.usable
+    skipped = report.n_files - report.n_usable
+    if skipped:  # said, not silently dropped: `course data check DIR` lists each file
+        print(f"course: {skipped:,} of {report.n_files:,} files in {report.folder} are not "
+              "scored (no readable image or no age/gender); see `course data check`",
+              file=sys.stderr)
     if args.split:
         splits_csv = Path(args.model).parent / "splits.csv" if Path(args.model).is_file() \
             else Path(args.model) / "splits.csv"
