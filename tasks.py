@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.task == "book":
         build_book(args.preset, student=args.student, out=args.out)
     elif args.task == "test":
-        run(PY, "-m", "pytest", *args.pytest_args, env=course_env(args.preset))
+        env = course_env(args.preset)
+        env["COURSE_NO_DOWNLOAD"] = "1"  # tests never download (weights come from a cache or not)
+        run(PY, "-m", "pytest", *args.pytest_args, env=env)
     elif args.task == "lab":
         run(BIN / "jupyter", "lab", "notebooks", env=course_env(args.preset))
 

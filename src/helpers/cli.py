@@ -84,6 +84,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_study(args: argparse.Namespace) -> int:
+    """`course study`: test error against training-set size, several seeds per size."""
+    import pandas as pd
+
+    from .study import run_study, summarize_study
+
+    print(f"Embedding every face once with a frozen MobileNetV2, then training the heads on "
+          f"1,000 faces up to all of them, seeds {args.seeds}...", flush=True)
+    record = run_study(args.data, args.preset, args.out, seeds=tuple(args.seeds))
+    print(summarize_study(pd.DataFrame(record["rows"])).round(3).to_string())
+    print(f"Wrote {args.out} ({record['weights']})")
+    return 0
+
+
 def load_trained_model(path: Path) -> keras.Model:
     """Load a saved .keras model (or RUN_DIR/model.keras) with a clear error when it is missing."""
     import keras
@@ -185,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=list(PRESETS), default=None,
                        help="scale of the run (default: $COURSE_PRESET, else smoke)")
     train.add_argument("--model", default="scratch",
-                       help="seed-cnn (the seeds' network) or scratch (the chapter's best)")
+                       help="seed-cnn (the seeds' network), scratch (chapter 3-4's best), "
+                            "mobilenetv2 or vgg16 (chapter 5's transfer models)")
     train.add_argument("--out", type=Path, required=True, help="the run folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
@@ -211,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
         "runs/scratch/model.keras")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.set_defaults(func=cmd_predict)
+
+    study = sub.add_parser("study", help="how the test error falls with more training faces")
+    study.add_argument("--data", type=Path, required=True)
+    study.add_argument("--preset", choices=list(PRESETS), default=None)
+    study.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    study.add_argument("--out", type=Path, required=True, help="the JSON file to write")
+    study.set_defaults(func=cmd_study)
 
     bench = sub.add_parser("bench", help="benchmark the input pipeline against the seeds' loader")
     bench.add_argument("--data", type=Path, required=True)

@@ -57,6 +57,16 @@ def gender_scores(y_true, p_female, threshold: float = 0.5) -> dict[str, float]:
             "gender_f1": float(skm.f1_score(y_true, y_pred, zero_division=0))}
 
 
+def best_threshold(y_true, p_female) -> dict[str, float]:
+    """The decision threshold on p_female that maximises F1 (choose it on the validation split,
+    then apply it once to the test split), with the F1 it reaches there."""
+    precision, recall, thresholds = skm.precision_recall_curve(np.asarray(y_true).astype(int),
+                                                               np.asarray(p_female))
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = int(np.argmax(f1[:-1]))  # the last point has no threshold
+    return {"threshold": float(thresholds[best]), "f1": float(f1[best])}
+
+
 def age_scores(y_true, y_pred) -> dict[str, float]:
     """MAE, RMSE and R² of the age head, in years."""
     return {"age_mae": float(skm.mean_absolute_error(y_true, y_pred)),
@@ -64,10 +74,10 @@ def age_scores(y_true, y_pred) -> dict[str, float]:
             "age_r2": float(skm.r2_score(y_true, y_pred))}
 
 
-def score(predictions: pd.DataFrame) -> dict[str, float]:
+def score(predictions: pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:
     """Every metric of both heads for a predictions table (from predict_faces), with n."""
     return {"n": len(predictions),
-            **gender_scores(predictions["gender"], predictions["p_female"]),
+            **gender_scores(predictions["gender"], predictions["p_female"], threshold),
             **age_scores(predictions["age"], predictions["age_pred"])}
 
 
@@ -146,9 +156,10 @@ def baseline_scores(faces: pd.DataFrame, split: str = "test") -> dict[str, float
             "age_mae": float((target["age"] - median_age).abs().mean())}
 
 
-def recorded_runs() -> pd.DataFrame:
+def recorded_runs(models: list[str] | None = None) -> pd.DataFrame:
     """The course's recorded real runs (helpers/results/*.json, written from `course train` and
-    `course evaluate --split test --json`), one row per run; empty when none is recorded."""
+    `course evaluate --split test --record FILE`), one row per run, optionally only those of
+    the named models; empty when none is recorded."""
     import json
     from importlib import resources
 
@@ -157,8 +168,18 @@ def recorded_runs() -> pd.DataFrame:
                        key=lambda p: p.name):
         if item.name.endswith(".json"):
             record = json.loads(item.read_text())
-            rows.append({"run": item.name.removesuffix(".json"), **record["summary"]})
+            if "summary" in record and (models is None or record["summary"]["model"] in models):
+                rows.append({"run": item.name.removesuffix(".json"), **record["summary"]})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+
+
+def recorded_file(name: str) -> dict | None:
+    """One recorded JSON file of helpers/results (None when the course has not recorded it)."""
+    import json
+    from importlib import resources
+
+    item = resources.files("helpers").joinpath("results", name)
+    return json.loads(item.read_text()) if item.is_file() else None
 
 
 def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Path,
@@ -176,6 +197,7 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
                "image_size": config["image_size"], "channels": config["channels"],
                "params": config["params"], "epochs": config.get("epochs_run"),
                "seconds_per_epoch": config.get("seconds_per_epoch"),
+               "seconds_total": config.get("seconds_this_session"),
                "train_faces": config["n_train"], "scored_on": split or "all faces",
                "scored_faces": scores["n"],
                "gender_accuracy": round(scores["gender_accuracy"], 4),

@@ -9,7 +9,7 @@ Kaggle without the answer sitting in plain text beside the question.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,3 +105,19 @@ class Question:
     def solution(self) -> None:
         """Print the solution."""
         print(f"Solution ({self.name}):\n{self.solution_text}")
+
+
+@dataclass
+class BoundQuestion(Question):
+    """A Question whose expected answer is computed from data the notebook binds first (into
+    `bound`, shared by a chapter's questions)."""
+
+    bound: dict = field(default_factory=dict)
+    bind_hint: str = "bind this page's data first"
+
+    def check(self, answer: Any = ____) -> bool:
+        """Print feedback (or say what to bind first); True when right."""
+        if not self.bound:
+            print(f"{self.name}: {self.bind_hint}, then check again.")
+            return False
+        return super().check(answer)

@@ -120,13 +120,14 @@ class ModelSpec:
     """A named model of the chapters: how to build it and how to train it."""
 
     name: str
-    build: Callable[..., keras.Model]
+    build: Callable[..., keras.Model] | None  # None: a pretrained backbone (helpers.transfer)
     channels: int | None  # None: the preset's channels
     age_weight: float
     gender_weight: float
     schedule: str  # "cosine" (learning rate decays to 0 over the run) or "plateau"
     learning_rate: float
     description: str
+    backbone: str | None = None  # for transfer models: a key of helpers.transfer.BACKBONES
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -137,6 +138,14 @@ MODELS: dict[str, ModelSpec] = {
                          schedule="cosine", learning_rate=1e-3,
                          description="the chapter's best scratch network: batch norm, global "
                                      "average pooling, flips, cosine learning rate"),
+    "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3, age_weight=0.1, gender_weight=1.0,
+                             schedule="cosine", learning_rate=5e-4, backbone="mobilenetv2",
+                             description="ImageNet MobileNetV2, heads then its last blocks "
+                                         "fine-tuned (two phases)"),
+    "vgg16": ModelSpec("vgg16", None, channels=3, age_weight=0.1, gender_weight=1.0,
+                       schedule="cosine", learning_rate=1e-4, backbone="vgg16",
+                       description="ImageNet VGG16, heads then its last block fine-tuned "
+                                   "(two phases)"),
 }
 
 

@@ -170,11 +170,47 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> Figure:
             ax.plot(epochs, history[f"val_{key}"], marker="o", ms=3, label="validation")
         ax.set(xlabel="epoch", ylabel=label)
         ax.xaxis.get_major_locator().set_params(integer=True)
+    if "phase" in history and history["phase"].nunique() > 1:  # transfer: where phase 2 starts
+        start = float(np.asarray(epochs)[np.argmax(history["phase"].to_numpy() == 2)]) - 0.5
+        for ax in axes:
+            ax.axvline(start, color="grey", ls=":", lw=1)
+        axes[0].text(start, axes[0].get_ylim()[1], " fine-tuning", va="top", fontsize=8)
     axes[0].legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def study_curve(rows: pd.DataFrame, title: str = "") -> Figure:
+    """Test age MAE and gender accuracy against training faces: one dot per seed, the mean
+    with error bars of one standard deviation, on a log scale of faces."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, (key, label) in zip(axes, [("test_age_mae", "test age MAE (years)"),
+                                       ("test_gender_accuracy", "test gender accuracy")],
+                                strict=True):
+        stats = rows.groupby("train_faces")[key].agg(["mean", "std"]).fillna(0.0)
+        ax.scatter(rows["train_faces"], rows[key], s=12, color="grey", alpha=0.6,
+                   label="one seed")
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=4,
+                    color="C0", label="mean ± 1 sd")
+        ax.set(xscale="log", xlabel="training faces (log scale)", ylabel=label)
+        ax.set_xticks(stats.index, [f"{n:,}" for n in stats.index], fontsize=8)
+        ax.minorticks_off()
+    axes[0].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def band_confusion(table: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """An age-group confusion matrix (rows as shares of the true group) as a heatmap."""
+    ax = _new_axes(ax, (5.6, 4.6))
+    sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar=False, vmin=0, vmax=1,
+                annot_kws={"fontsize": 7}, ax=ax)
+    ax.set(title=title or "Age groups: share of each true group")
+    return ax
 
 
 def gender_confusion(predictions: pd.DataFrame, ax: Axes | None = None) -> Axes:

@@ -178,31 +178,58 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
     faces = split_faces(report.manifest, seed=seed, max_faces=preset.max_faces)
     faces[["file", "split", "age", "gender", "race"]].to_csv(out / "splits.csv", index=False)
     channels = spec.channels or preset.channels
-    model = build_model(spec, preset, seed)
+    size = preset.transfer_size if spec.backbone else preset.image_size
     n_train = int((faces["split"] == "train").sum())
-    steps = math.ceil(n_train / preset.batch_size)
-    compile_model(model, learning_rate=learning_rate(spec.schedule, spec.learning_rate, epochs,
-                                                     steps),
-                  age_weight=spec.age_weight, gender_weight=spec.gender_weight)
+    extra: dict = {}
+    if spec.backbone:  # a pretrained backbone, trained in two phases on cached features
+        from .transfer import phase_epochs, train_transfer, trainable_per_phase, transfer_model
+
+        parts = transfer_model(spec.backbone, size)
+        model, phases = parts.model, phase_epochs(epochs)
+        trainable = list(trainable_per_phase(parts).values())
+        extra = {"pretrained": parts.pretrained, "weights": parts.weights_note,
+                 "phase_epochs": list(phases), "trainable_params_per_phase": trainable}
+    else:
+        model = build_model(spec, preset, seed)
+        steps = math.ceil(n_train / preset.batch_size)
+        compile_model(model, learning_rate=learning_rate(spec.schedule, spec.learning_rate,
+                                                         epochs, steps),
+                      age_weight=spec.age_weight, gender_weight=spec.gender_weight)
     config = {"model": spec.name, "description": spec.description, "preset": preset.to_dict(),
               "seed": seed, "data": str(report.folder), "data_source": report.source,
               "n_train": n_train, "n_val": int((faces["split"] == "val").sum()),
-              "n_test": int((faces["split"] == "test").sum()), "image_size": preset.image_size,
+              "n_test": int((faces["split"] == "test").sum()), "image_size": size,
               "channels": channels, "epochs": epochs, "schedule": spec.schedule,
               "learning_rate": spec.learning_rate, "age_weight": spec.age_weight,
-              "gender_weight": spec.gender_weight, **count_params(model), "finished": False}
+              "gender_weight": spec.gender_weight, **count_params(model), **extra,
+              "finished": False}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    resumed = (out / "backup").exists()
+    resumed = (out / "backup").exists() or (out / "phase1").exists()
     print(f"{'Resuming' if resumed else 'Training'} {spec.name} on {n_train:,} faces "
-          f"({preset.image_size}x{preset.image_size}, {channels} channel(s)), {epochs} epochs, "
+          f"({size}x{size}, {channels} channel(s)), {epochs} epochs, "
           f"preset {preset.name}; writing to {out}", flush=True)
-    train_ds, val_ds = datasets_for(faces, preset.image_size, channels, preset.batch_size, seed)
+    if spec.backbone:
+        print(f"  {parts.weights_note}", flush=True)
     start = time.perf_counter()
-    # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop early.
-    history = fit(model, train_ds, val_ds, epochs, run_dir=out, schedule=spec.schedule,
-                  patience=epochs if spec.schedule == "cosine" else 5, verbose=verbose)
+    if spec.backbone:
+        print(f"  computing the frozen trunk's features once (faces and their mirror images), "
+              f"then {phases[0]} epoch(s) of heads only and {phases[1]} of fine-tuning",
+              flush=True)
+        history = train_transfer(parts, faces, size, preset.batch_size, phases,
+                                 (1e-3, spec.learning_rate), age_weight=spec.age_weight,
+                                 run_dir=out, seed=seed, verbose=verbose)
+        final = history[history["phase"] == 2].reset_index(drop=True)
+    else:
+        train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)
+        # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop
+        # early.
+        history = fit(model, train_ds, val_ds, epochs, run_dir=out, schedule=spec.schedule,
+                      patience=epochs if spec.schedule == "cosine" else 5, verbose=verbose)
+        final = history
     model.save(out / "model.keras")
-    last = history.iloc[int(history["val_loss"].idxmin())]
+    for cached in out.glob("features_*.npy"):  # only needed to resume an unfinished run
+        cached.unlink()
+    last = final.iloc[int(final["val_loss"].idxmin())]
     config.update(finished=True, epochs_run=len(history),
                   seconds_this_session=round(time.perf_counter() - start, 1),
                   seconds_per_epoch=round(float(history["seconds"].mean()), 1)
@@ -223,7 +250,7 @@ def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: P
                    seed: int = 0, split: str = "val") -> tuple[dict, pd.DataFrame]:
     """Compile, train and score one variant the same way as every other (for the comparison
     tables): returns its row (parameters, seconds per epoch, scores on `split`) and history."""
-    from .evaluation import input_shape, predict_faces, score
+    from .evaluation import input_shape
 
     seed_everything(seed)
     epochs = epochs or preset.epochs
@@ -235,11 +262,7 @@ def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: P
                   age_weight=age_weight, gender_weight=gender_weight)
     history = fit(model, train_ds, val_ds, epochs, schedule=schedule,
                   patience=epochs if schedule == "cosine" else 5, verbose=0)
-    scores = score(predict_faces(model, faces[faces["split"] == split]))
-    row = {"model": name, **count_params(model), "seconds_per_epoch": history["seconds"].mean(),
-           "epochs": len(history), f"{split}_gender_accuracy": scores["gender_accuracy"],
-           f"{split}_age_mae": scores["age_mae"]}
-    return row, history
+    return experiment_row(name, model, history, faces, split), history
 
 
 def experiment_row(name: str, model: keras.Model, history: pd.DataFrame, faces: pd.DataFrame,
@@ -251,4 +274,4 @@ def experiment_row(name: str, model: keras.Model, history: pd.DataFrame, faces: 
     seconds = history["seconds"].mean() if "seconds" in history else float("nan")
     return {"model": name, **count_params(model), "seconds_per_epoch": seconds,
             "epochs": len(history), f"{split}_gender_accuracy": scores["gender_accuracy"],
-            f"{split}_age_mae": scores["age_mae"]}
+            f"{split}_gender_f1": scores["gender_f1"], f"{split}_age_mae": scores["age_mae"]}

@@ -1,0 +1,37 @@
+"""Chapter 6's auto-checked questions: age groups. The notebook binds its test predictions once
+with `ch06.use(predictions)`; the expected answer is computed from them at check time."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..exercises import BoundQuestion, share_checker
+
+_BOUND: dict[str, pd.DataFrame] = {}
+
+
+def use(predictions: pd.DataFrame) -> None:
+    """Bind a predictions table with 'band' and 'band_pred' (from study.predict_heads)."""
+    if not {"band", "band_pred"} <= set(getattr(predictions, "columns", [])):
+        raise TypeError("ch06.use() takes a predictions table from study.predict_heads "
+                        "(with 'band' and 'band_pred' columns)")
+    _BOUND["predictions"] = predictions
+    print(f"ch06: answers are checked against these {len(predictions):,} test predictions.")
+
+
+def expected_one_off() -> float:
+    """The share of faces whose predicted age group is the true one or a neighbour."""
+    from ..study import band_scores
+
+    return band_scores(_BOUND["predictions"])["band_one_off_accuracy"]
+
+
+q1 = BoundQuestion(
+    name="Question 1 (one-off accuracy)",
+    checker=share_checker(expected_one_off, atol=1e-6,
+                          wrong="a neighbour is one group away: |band_pred - band| <= 1"),
+    hint_text="Take the absolute difference of band_pred and band, and the share of faces where "
+              "it is at most 1.",
+    solution_text="answer = ((p['band_pred'] - p['band']).abs() <= 1).mean()",
+    bound=_BOUND, bind_hint="run ch06.use(predictions['regression']) once",
+)

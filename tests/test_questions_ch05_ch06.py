@@ -1,0 +1,32 @@
+"""Chapters 5 and 6's auto-checks accept the right answers and refuse wrong ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.questions import ch05, ch06
+
+
+def test_ch05_questions(capsys):
+    assert ch05.q1.check((1280 * 256 + 256) + 2 * (256 + 1))
+    assert not ch05.q1.check(1280 * 256)
+    assert ch05.q2.check(-0.6) and not ch05.q2.check(0.2) and not ch05.q2.check(51)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_ch06_question_needs_the_predictions_then_checks_them(capsys):
+    ch06._BOUND.clear()
+    assert not ch06.q1.check(0.5)
+    assert "ch06.use" in capsys.readouterr().out
+    ch06.use(pd.DataFrame({"band": [0, 1, 2, 3], "band_pred": [0, 3, 2, 4]}))
+    assert ch06.q1.check(0.75)
+    assert not ch06.q1.check(0.5) and not ch06.q1.check(75)
+    assert "percentage" in capsys.readouterr().out
+    ch06._BOUND.clear()
+
+
+def test_ch06_use_refuses_a_table_without_groups():
+    import pytest
+
+    with pytest.raises(TypeError, match="band_pred"):
+        ch06.use(pd.DataFrame({"age": [1]}))

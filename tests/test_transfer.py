@@ -1,0 +1,140 @@
+"""Transfer learning: weights are found or refused plainly, the network is cut in two views that
+share their weights, the phases train what they should, and `course train` runs it end to end."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import transfer
+from helpers.cli import main
+from helpers.data import scan_folder, split_faces
+
+WEIGHTS = transfer.BACKBONES["mobilenetv2"].weight_file
+
+
+def test_no_download_means_random_weights_said_plainly(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
+    with pytest.warns(UserWarning, match="NOT pretrained"):
+        weights, note = transfer.resolve_weights("mobilenetv2")
+    assert weights is None and "COURSE_NO_DOWNLOAD" in note and WEIGHTS in note
+
+
+def test_offline_fails_fast_instead_of_downloading(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("COURSE_NO_DOWNLOAD", raising=False)
+    asked = []
+    monkeypatch.setattr(transfer, "_network_reachable",
+                        lambda host, port, timeout: asked.append((host, timeout)) or False)
+    with pytest.warns(UserWarning, match="cannot be reached"):
+        weights, _ = transfer.resolve_weights("vgg16", timeout=0.5)
+    assert weights is None and asked == [(transfer.WEIGHTS_HOST, 0.5)]
+
+
+def test_a_local_keras_cache_is_used_first(monkeypatch, tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / WEIGHTS).write_bytes(b"stand-in")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(transfer, "_network_reachable", lambda *a: pytest.fail("no network"))
+    weights, note = transfer.resolve_weights("mobilenetv2")
+    assert weights == str(tmp_path / "models" / WEIGHTS) and "local Keras cache" in note
+
+
+@pytest.mark.parametrize("backbone, reference", [
+    ("mobilenetv2", keras.applications.mobilenet_v2.preprocess_input),
+    ("vgg16", keras.applications.vgg16.preprocess_input)])
+def test_preprocessing_layers_match_keras(backbone, reference):
+    x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    ours = np.asarray(transfer.preprocess_layer(backbone)(x))
+    np.testing.assert_allclose(ours, reference(x.copy()), rtol=1e-5, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def net() -> transfer.TransferModel:
+    """MobileNetV2 at 32 pixels, random weights (no download)."""
+    return transfer.transfer_model("mobilenetv2", 32, weights=None)
+
+
+def test_views_share_weights_and_phases_train_what_they_should(net):
+    x = np.random.default_rng(1).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    whole, parts = net.model(x), net.top(net.trunk(x))
+    np.testing.assert_allclose(whole["age"], parts["age"], rtol=1e-5)
+    counts = transfer.trainable_per_phase(net)
+    assert counts["trainable_phase1"] == (1280 * 256 + 256) + 2 * (256 + 1)
+    assert counts["trainable_phase2"] > counts["trainable_phase1"]
+    assert not any(w.trainable for w in net.trunk.weights)
+    bn = [layer for layer in net.backbone_layers
+          if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bn and not any(layer.trainable for layer in bn)
+    net.set_phase(1)
+    assert sum(int(np.prod(w.shape)) for w in net.model.trainable_weights) == \
+        counts["trainable_phase1"]
+
+
+def test_transfer_model_saves_and_loads(net, tmp_path):
+    vgg = transfer.transfer_model("vgg16", 32, weights=None)
+    x = np.random.default_rng(2).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    for parts in (net, vgg):
+        parts.model.save(tmp_path / "m.keras")
+        again = keras.models.load_model(tmp_path / "m.keras")
+        np.testing.assert_allclose(again(x)["age"], parts.model(x)["age"], rtol=1e-5)
+
+
+def test_same_seed_same_random_trunk():
+    a = transfer.transfer_model("mobilenetv2", 32, weights=None, seed=3)
+    b = transfer.transfer_model("mobilenetv2", 32, weights=None, seed=3)
+    x = np.random.default_rng(3).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(a.trunk(x), b.trunk(x))
+
+
+def test_feature_dataset_shows_each_face_or_its_mirror():
+    faces = pd.DataFrame({"age": np.arange(64.0), "gender": np.zeros(64)})
+    plain, mirrored = np.zeros((64, 2, 2, 1), "float16"), np.ones((64, 2, 2, 1), "float16")
+    ds = transfer.feature_dataset(plain, faces, 64, mirrored, shuffle=True, seed=0)
+    x, y = next(iter(ds))
+    picked = x.numpy()[:, 0, 0, 0]
+    assert set(picked) == {0.0, 1.0} and 10 < picked.sum() < 54
+    assert sorted(y["age"].numpy()) == list(range(64))
+
+
+def test_phase_epochs():
+    assert transfer.phase_epochs(20) == (3, 17)
+    assert transfer.phase_epochs(2) == (1, 1)
+
+
+def test_train_transfer_runs_both_phases_and_saves_phase1(synthetic_dir, tmp_path, net):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        faces = split_faces(scan_folder(synthetic_dir).manifest, seed=0)
+    history = transfer.train_transfer(net, faces, 32, 16, (1, 2), run_dir=tmp_path)
+    assert list(history["phase"]) == [1, 2, 2] and list(history["epoch"]) == [1, 2, 3]
+    assert (tmp_path / "phase1.weights.h5").exists()
+    assert (tmp_path / "history.csv").exists() and (tmp_path / "phase1" / "history.csv").exists()
+
+
+def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-cache"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    out = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                     "mobilenetv2", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["finished"] and config["pretrained"] is False
+    assert "NOT pretrained" in capsys.readouterr().out
+    assert config["image_size"] == 32 and config["phase_epochs"] == [1, 1]
+    assert not list(out.glob("features_*.npy"))  # caches removed once the run is finished
+    assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(synthetic_dir),
+                 "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["n"] == 85 and 0 <= scores["gender_accuracy"] <= 1
