@@ -102,3 +102,23 @@ def test_predict_json_lines(trained, synthetic_dir, tmp_path, capsys):
     assert 0.5 <= found["gender_probability"] <= 1 and found["age"] > 0
     assert lines[1]["faces"] == [] and "cannot read" in lines[1]["error"]
     assert "broken.jpg" in captured.err
+
+
+def test_predict_detect_finds_the_face_in_a_real_photo_and_none_in_a_cup(trained, tmp_path,
+                                                                          capsys):
+    from PIL import Image
+    from skimage import data as samples
+
+    person, cup = tmp_path / "astronaut.jpg", tmp_path / "coffee.jpg"
+    Image.fromarray(samples.astronaut()).save(person)
+    Image.fromarray(samples.coffee()).save(cup)
+    assert main(["predict", str(person), str(cup), "--model", str(trained / "model.keras"),
+                 "--detect", "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [len(line["faces"]) for line in lines] == [1, 0]
+    face = lines[0]["faces"][0]
+    x, y, w, h = face["box"]
+    assert 150 < x < 200 and 40 < y < 90 and 80 < w < 110  # her face, not the flag
+    assert face["gender"] in {"male", "female"} and 0.5 <= face["gender_probability"] <= 1
+    assert main(["predict", str(cup), "--model", str(trained / "model.keras"), "--detect"]) == 0
+    assert "no face found" in capsys.readouterr().out

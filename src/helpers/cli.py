@@ -165,7 +165,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     model = load_trained_model(args.model)
     failures = 0
-    for result in predict_images(model, args.images):
+    for result in predict_images(model, args.images, detect=args.detect):
         if "error" in result:
             failures += 1
             print(f"course: error: {result['image']}: {result['error']}", file=sys.stderr)
@@ -174,9 +174,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result), flush=True)
             continue
+        if not result["faces"]:
+            print(f"{result['image']}: no face found", flush=True)
         for face in result["faces"]:
+            where = f" at {face['box']}" if args.detect else ""
             print(f"{result['image']}: {face['gender']} ({face['gender_probability']:.0%}), "
-                  f"age {face['age']:.0f}", flush=True)
+                  f"age {face['age']:.0f}{where}", flush=True)
     return 1 if failures else 0
 
 
@@ -225,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
         "COURSE_MODEL", "runs/scratch/model.keras")), help="default: $COURSE_MODEL, else "
         "runs/scratch/model.keras")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--detect", action="store_true",
+                         help="find the faces in each photo first (OpenCV's Haar cascade), "
+                              "largest first; without it each image is one face crop")
     predict.set_defaults(func=cmd_predict)
 
     study = sub.add_parser("study", help="how the test error falls with more training faces")

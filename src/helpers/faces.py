@@ -1,4 +1,5 @@
-"""Faces in photos: read an image file, cut the face crops, and predict age and gender for each.
+"""Faces in photos: read an image file, find the faces (OpenCV's bundled Haar cascade), cut
+UTKFace-like crops with a margin, and predict age and gender for each.
 
 A UTKFace-style crop (one face filling the picture) is one face whose box is the whole image.
 """
@@ -11,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data import GENDERS
 
@@ -24,9 +25,44 @@ def read_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
+            img = ImageOps.exif_transpose(img)  # phone photos: upright as the camera meant
             return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"cannot read {path} as an image ({exc})") from exc
+
+
+def detect_faces(image: np.ndarray, min_face: float = 0.08,
+                 max_side: int = 800) -> list[list[int]]:
+    """Face boxes [x, y, width, height] in an RGB image, largest first, with OpenCV's bundled
+    frontal-face Haar cascade (no download). Faces smaller than min_face x the shorter side
+    are ignored; large photos are searched at max_side pixels and boxes mapped back."""
+    import cv2
+
+    detector = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if detector.empty():
+        raise RuntimeError("OpenCV's Haar cascade file is missing from this OpenCV install")
+    gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
+    scale = min(1.0, max_side / max(gray.shape))
+    if scale < 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    gray = cv2.equalizeHist(gray)
+    smallest = max(24, int(min_face * min(gray.shape)))
+    found = detector.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                      minSize=(smallest, smallest))
+    boxes = [[round(v / scale) for v in box] for box in np.asarray(found).reshape(-1, 4)]
+    return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def crop_face(image: np.ndarray, box: list[int], margin: float = 0.4) -> np.ndarray:
+    """A square crop around a detected face, enlarged by `margin` of its size on every side
+    (UTKFace's crops show the hair and chin too); parts outside the photo repeat its edge."""
+    x, y, w, h = box
+    side = int(round(max(w, h) * (1 + 2 * margin)))
+    cx, cy = x + w / 2, y + h / 2
+    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+    rows = np.clip(np.arange(top, top + side), 0, image.shape[0] - 1)
+    cols = np.clip(np.arange(left, left + side), 0, image.shape[1] - 1)
+    return image[np.ix_(rows, cols)]
 
 
 def prepare_crop(crop: np.ndarray, image_size: int, channels: int) -> np.ndarray:
@@ -54,15 +90,29 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray]) -> list[dict]:
     return results
 
 
-def predict_images(model: keras.Model, paths: Iterable[str | Path]) -> Iterator[dict]:
+def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True) -> list[dict]:
+    """Every face of an RGB photo, largest first: {"box", "gender", "gender_probability", "age"}
+    (without `detect`, the whole image is one face crop); [] when no face is found."""
+    if not detect:
+        height, width = image.shape[:2]
+        boxes = [[0, 0, int(width), int(height)]]
+        crops = [image]
+    else:
+        boxes = detect_faces(image)
+        crops = [crop_face(image, box) for box in boxes]
+    return [{"box": [int(v) for v in box], **face}
+            for box, face in zip(boxes, predict_crops(model, crops), strict=True)]
+
+
+def predict_images(model: keras.Model, paths: Iterable[str | Path],
+                   detect: bool = False) -> Iterator[dict]:
     """One result per image: {"image", "faces": [{"box", "gender", "gender_probability", "age"}]},
-    or {"image", "faces": [], "error"} for a file that cannot be read."""
+    or {"image", "faces": [], "error"} for a file that cannot be read. Without `detect`, each
+    image is one face crop; with it, faces are found first (an image may have none)."""
     for path in paths:
         try:
             image = read_image(path)
         except (FileNotFoundError, ValueError) as exc:
             yield {"image": str(path), "faces": [], "error": str(exc)}
             continue
-        height, width = image.shape[:2]
-        (face,) = predict_crops(model, [image])
-        yield {"image": str(path), "faces": [{"box": [0, 0, int(width), int(height)], **face}]}
+        yield {"image": str(path), "faces": predict_photo(model, image, detect=detect)}
