@@ -91,3 +91,20 @@ def test_predict_faces_keeps_the_order_of_the_faces(synthetic_dir):
     assert len(flipped) == 20
     with pytest.raises(ValueError, match="no faces"):
         evaluation.predict_faces(model, faces.head(0))
+
+
+def test_group_scores_give_each_group_an_interval():
+    from helpers.evaluation import group_scores
+
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({"race": rng.integers(0, 2, n), "age": rng.integers(1, 90, n),
+                          "gender": rng.integers(0, 2, n)})
+    frame["gender_pred"] = np.where(frame["race"] == 0, frame["gender"], 1 - frame["gender"])
+    frame["age_error"] = np.where(frame["race"] == 0, 1.0, 5.0)
+    table = group_scores(frame, "race", n_boot=100)
+    assert table.loc[0, "gender_accuracy"] == 1 and table.loc[1, "gender_accuracy"] == 0
+    assert table.loc[1, "age_mae"] == 5 and table["faces"].sum() == n
+    assert (table["age_mae_low"] <= table["age_mae"]).all()
+    bands = group_scores(frame, "age_band", n_boot=50)
+    assert bands["faces"].sum() == n

@@ -120,6 +120,24 @@ def bootstrap(predictions: pd.DataFrame, metric: str = "gender_accuracy", n_boot
             "high": float(high)}
 
 
+def group_scores(predictions: pd.DataFrame, column: str, n_boot: int = 500,
+                 seed: int = 0) -> pd.DataFrame:
+    """Gender accuracy and age MAE for each group of a column ('race', 'gender', 'age_band'),
+    each with a percentile bootstrap 95% interval over that group's faces."""
+    frame = predictions.copy()
+    if column == "age_band" and column not in frame:
+        frame["age_band"] = age_band(frame["age"]).to_numpy()
+    rows = []
+    for group, part in frame.groupby(column, observed=True):
+        row = {column: group, "faces": len(part)}
+        for metric in ("gender_accuracy", "age_mae"):
+            ci = bootstrap(part, metric, n_boot=n_boot, seed=seed)
+            row.update({metric: ci["value"], f"{metric}_low": ci["low"],
+                        f"{metric}_high": ci["high"]})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(column)
+
+
 def worst_mistakes(predictions: pd.DataFrame, k: int = 8, head: str = "age") -> pd.DataFrame:
     """The k faces with the largest age error, or the k most confident wrong genders."""
     if head == "age":
@@ -213,6 +231,11 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
     record = {"summary": summary, "scores": scores, "config": config,
               "by_age_band": errors_by(predictions).reset_index().astype({"age_band": str})
               .to_dict(orient="records")}
+    for column in ("race", "gender", "age_band"):  # for the fairness chapter and model card
+        if column in predictions or column == "age_band":
+            table = group_scores(predictions, column).reset_index()
+            record[f"groups_{column}"] = table.astype({column: str}).round(4).to_dict(
+                orient="records")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(record, indent=2) + "\n")
     return record

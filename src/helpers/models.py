@@ -139,7 +139,7 @@ MODELS: dict[str, ModelSpec] = {
                          description="the chapter's best scratch network: batch norm, global "
                                      "average pooling, flips, cosine learning rate"),
     "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3, age_weight=0.1, gender_weight=1.0,
-                             schedule="cosine", learning_rate=5e-4, backbone="mobilenetv2",
+                             schedule="cosine", learning_rate=1e-4, backbone="mobilenetv2",
                              description="ImageNet MobileNetV2, heads then its last blocks "
                                          "fine-tuned (two phases)"),
     "vgg16": ModelSpec("vgg16", None, channels=3, age_weight=0.1, gender_weight=1.0,

@@ -54,7 +54,7 @@ BACKBONES: dict[str, Backbone] = {
                       "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", cut="block4_pool"),
 }
 
-PHASE_RATES = (1e-3, 5e-4)  # Adam's learning rate in phase 1 (heads) and phase 2 (fine-tuning)
+PHASE_RATES = (1e-3, 1e-4)  # Adam's learning rate in phase 1 (heads) and phase 2 (fine-tuning)
 WEIGHTS_HOST = "storage.googleapis.com"  # where keras.applications downloads weights from
 
 
