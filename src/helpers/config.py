@@ -25,6 +25,7 @@ class Preset:
     study_faces: int | None = None  # faces per comparison run (None = all)
     study_epochs: int = 2
     transfer_size: int = 128  # input side of the pretrained backbones (they need >= 32)
+    transfer_epochs: int = 24  # both phases of `course train --model mobilenetv2 | vgg16`
 
     def to_dict(self) -> dict:
         """The preset as a plain dict (for JSON configs and glue)."""
@@ -35,22 +36,22 @@ PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         "smoke", image_size=32, channels=3, max_faces=600, synthetic_faces=600, epochs=2,
         batch_size=32, description="seconds per chapter: tests, CI and the default book build",
-        study_faces=600, study_epochs=2, transfer_size=32,
+        study_faces=600, study_epochs=2, transfer_size=32, transfer_epochs=2,
     ),
     "cpu": Preset(
         "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=20,
         batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
-        study_faces=4000, study_epochs=5, transfer_size=128,
+        study_faces=4000, study_epochs=5, transfer_size=128, transfer_epochs=24,
     ),
     "gpu": Preset(
         "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,
         batch_size=64, description="a Colab or Kaggle GPU",
-        study_faces=None, study_epochs=10, transfer_size=160,
+        study_faces=None, study_epochs=10, transfer_size=160, transfer_epochs=30,
     ),
     "full": Preset(
         "full", image_size=200, channels=3, max_faces=None, synthetic_faces=10000, epochs=50,
         batch_size=64, description="full resolution, a strong GPU and patience",
-        study_faces=None, study_epochs=20, transfer_size=224,
+        study_faces=None, study_epochs=20, transfer_size=224, transfer_epochs=50,
     ),
 }
 

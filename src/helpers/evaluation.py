@@ -200,6 +200,20 @@ def recorded_file(name: str) -> dict | None:
     return json.loads(item.read_text()) if item.is_file() else None
 
 
+def recorded_groups(record: dict, column: str) -> pd.DataFrame:
+    """A recorded run's per-group scores ('race', 'gender' or 'age_band'), groups named."""
+    from .data import GENDERS, RACES
+
+    key = f"groups_{column}"
+    if key not in record:
+        raise KeyError(f"this record has no {key}: re-record it with course evaluate --record")
+    table = pd.DataFrame(record[key])
+    names = {"race": RACES, "gender": GENDERS}.get(column)
+    if names:
+        table[column] = table[column].map(lambda v: names.get(int(float(v)), str(v)))
+    return table.set_index(column)
+
+
 def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Path,
                split: str | None = "test") -> dict:
     """Write a run's config and its scores (with bootstrap 95% intervals) as one JSON record."""

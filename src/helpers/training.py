@@ -57,16 +57,20 @@ def best_so_far(history_csv: Path, monitor: str = "val_loss") -> float | None:
 
 def make_callbacks(run_dir: str | Path | None = None, schedule: str = "plateau",
                    patience: int = 5, monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
-    """Early stopping with the best weights restored, a learning-rate plateau rule (for constant
-    rates), and, with a run folder: a checkpoint of the best model, the history as CSV and a
-    backup that lets an interrupted run resume where it stopped."""
+    """For constant rates ('plateau'): a learning-rate plateau rule and early stopping with the
+    best weights restored; with a run folder, also: a checkpoint of the best model, the history
+    as CSV and a backup that lets an interrupted run resume where it stopped."""
     callbacks: list[keras.callbacks.Callback] = [EpochTimer()]
     if schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
                                                            patience=max(1, patience // 2),
                                                            min_lr=1e-5))
-    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                                   restore_best_weights=True))
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                                       restore_best_weights=True))
+    # A cosine schedule runs its whole budget and keeps the last weights: its rate ends near
+    # zero, so the last epoch is the settled one. (val_loss is no guide to pick an epoch there:
+    # the gender cross-entropy rises as the network grows confident, while accuracy holds and
+    # the age error still falls.)
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -162,7 +166,7 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
     out = Path(out)
     spec = get_model_spec(model_name)
     preset = preset if isinstance(preset, Preset) else get_preset(preset)
-    epochs = epochs or preset.epochs
+    epochs = epochs or (preset.transfer_epochs if spec.backbone else preset.epochs)
     previous = read_config(out)
     if previous.get("finished") and (out / "model.keras").exists():
         print(f"{out / 'model.keras'} is already trained ({previous['epochs_run']} epochs); "
@@ -229,16 +233,18 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
     model.save(out / "model.keras")
     for cached in out.glob("features_*.npy"):  # only needed to resume an unfinished run
         cached.unlink()
-    last = final.iloc[int(final["val_loss"].idxmin())]
+    # The weights kept: the last epoch's for a cosine schedule, else the best val_loss's.
+    last = final.iloc[-1] if spec.schedule == "cosine" else \
+        final.iloc[int(final["val_loss"].idxmin())]
     config.update(finished=True, epochs_run=len(history),
                   seconds_this_session=round(time.perf_counter() - start, 1),
                   seconds_per_epoch=round(float(history["seconds"].mean()), 1)
                   if "seconds" in history else None,
-                  best_epoch=int(last["epoch"]),
+                  kept_epoch=int(last["epoch"]),
                   val_age_mae=round(float(last["val_age_mae"]), 3),
                   val_gender_accuracy=round(float(last["val_gender_accuracy"]), 4))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    print(f"Saved {out / 'model.keras'}: best epoch {config['best_epoch']}, validation age MAE "
+    print(f"Saved {out / 'model.keras'}: epoch {config['kept_epoch']}, validation age MAE "
           f"{config['val_age_mae']:.2f} years, gender accuracy "
           f"{config['val_gender_accuracy']:.1%}.", flush=True)
     return config
