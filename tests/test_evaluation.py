@@ -108,3 +108,12 @@ def test_group_scores_give_each_group_an_interval():
     assert (table["age_mae_low"] <= table["age_mae"]).all()
     bands = group_scores(frame, "age_band", n_boot=50)
     assert bands["faces"].sum() == n
+
+
+def test_group_scores_keep_age_groups_in_order():
+    from helpers.data import AGE_BAND_LABELS
+    from helpers.evaluation import group_scores
+
+    frame = pd.DataFrame({"age": [1, 5, 15, 25, 35, 45, 55, 70] * 3, "gender": [0, 1] * 12,
+                          "gender_pred": [0] * 24, "age_error": [1.0] * 24})
+    assert list(group_scores(frame, "age_band", n_boot=10).index) == AGE_BAND_LABELS

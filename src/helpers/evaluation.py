@@ -126,7 +126,7 @@ def group_scores(predictions: pd.DataFrame, column: str, n_boot: int = 500,
     each with a percentile bootstrap 95% interval over that group's faces."""
     frame = predictions.copy()
     if column == "age_band" and column not in frame:
-        frame["age_band"] = age_band(frame["age"]).to_numpy()
+        frame["age_band"] = age_band(frame["age"]).array  # categorical: groups stay in order
     rows = []
     for group, part in frame.groupby(column, observed=True):
         row = {column: group, "faces": len(part)}
