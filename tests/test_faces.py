@@ -6,7 +6,8 @@ import numpy as np
 from PIL import Image
 from skimage import data as samples
 
-from helpers.faces import crop_face, detect_faces, read_image
+from helpers import faces
+from helpers.faces import UTKFACE_CROP, crop_calibration, crop_face, detect_faces, read_image
 
 
 def test_detects_one_face_in_the_astronaut_photo_at_any_size():
@@ -28,11 +29,30 @@ def test_faces_come_largest_first():
     assert len(boxes) == 2 and boxes[0][2] > boxes[1][2]
 
 
-def test_crop_is_square_with_margin_and_repeats_edges_outside_the_photo():
+def test_crop_is_square_framed_like_utkface_and_repeats_edges_outside_the_photo():
     image = np.arange(100 * 80 * 3, dtype=np.uint8).reshape(100, 80, 3)
-    crop = crop_face(image, [0, 0, 20, 20], margin=0.5)
+    crop = crop_face(image, [0, 0, 20, 20], scale=2.0, shift_down=0.0)
     assert crop.shape == (40, 40, 3)
     assert (crop[:10, :10] == image[0, 0]).all()  # the corner outside is the edge pixel
+    lower = crop_face(image, [30, 30, 20, 20], scale=1.0, shift_down=0.5)
+    assert (lower == image[40:60, 30:50]).all()  # moved down by half the box
+
+
+def test_a_crop_cut_the_default_way_calibrates_back_to_the_default():
+    photo = samples.astronaut()
+    crop = crop_face(photo, detect_faces(photo)[0])
+    found = crop_calibration([crop])
+    assert found["found"] == 1.0
+    assert abs(found["scale"] - UTKFACE_CROP["scale"]) < 0.15
+    assert abs(found["shift_down"] - UTKFACE_CROP["shift_down"]) < 0.1
+
+
+def test_boxes_found_on_the_mirrored_photo_are_mapped_back(monkeypatch):
+    photo = samples.astronaut()
+    (plain,) = detect_faces(photo)
+    monkeypatch.setattr(faces, "CASCADES", (("haarcascade_frontalface_default.xml", 5, True),))
+    (mirrored,) = detect_faces(photo)
+    assert np.allclose(mirrored, plain, atol=8)
 
 
 def test_read_image_turns_phone_photos_upright(tmp_path):
