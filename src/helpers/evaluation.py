@@ -253,3 +253,51 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def with_training_share(table: pd.DataFrame, train: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A group_scores table plus each group's number and share of the training faces."""
+    frame = train.copy()
+    if column == "age_band" and column not in frame:
+        frame["age_band"] = age_band(frame["age"]).array
+    counts = frame.groupby(column, observed=True).size()
+    out = table.copy()
+    out.insert(0, "train_faces", [int(counts.get(g, 0)) for g in out.index])
+    out.insert(1, "train_share", out["train_faces"] / len(frame))
+    return out
+
+
+def largest_gap(table: pd.DataFrame, metric: str = "gender_accuracy") -> dict:
+    """The best and worst group of a group_scores table for one metric, the gap between them,
+    and whether their 95% intervals overlap (when they do, the gap may be noise)."""
+    higher_is_better = metric != "age_mae"
+    values = table[metric]
+    best = values.idxmax() if higher_is_better else values.idxmin()
+    worst = values.idxmin() if higher_is_better else values.idxmax()
+    low, high = f"{metric}_low", f"{metric}_high"
+    overlap = bool(table.loc[worst, high] >= table.loc[best, low]) if higher_is_better else \
+        bool(table.loc[best, high] >= table.loc[worst, low])
+    return {"metric": metric, "best": best, "worst": worst, "best_value": float(values[best]),
+            "worst_value": float(values[worst]), "gap": float(abs(values[best] - values[worst])),
+            "intervals_overlap": overlap}
+
+
+def calibration_table(predictions: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """The gender probability's reliability: for faces binned by their predicted probability of
+    'female', the mean prediction, the share really labelled female, and the count."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(predictions["p_female"], edges[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "p": predictions["p_female"].to_numpy(),
+                          "female": predictions["gender"].to_numpy()})
+    table = frame.groupby("bin").agg(faces=("p", "size"), mean_predicted=("p", "mean"),
+                                     share_female=("female", "mean"))
+    table.insert(0, "range", [f"{edges[b]:.1f}-{edges[b + 1]:.1f}" for b in table.index])
+    return table.reset_index(drop=True)
+
+
+def expected_calibration_error(predictions: pd.DataFrame, bins: int = 10) -> float:
+    """ECE: the gap between predicted probability and observed share, averaged over the bins of
+    calibration_table weighted by their number of faces (0 = perfectly calibrated)."""
+    table = calibration_table(predictions, bins)
+    gaps = (table["mean_predicted"] - table["share_female"]).abs()
+    return float((gaps * table["faces"]).sum() / table["faces"].sum())

@@ -269,3 +269,82 @@ def prediction_grid(predictions: pd.DataFrame, images: np.ndarray, ncols: int = 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def group_intervals(table: pd.DataFrame, title: str = "") -> Figure:
+    """Gender accuracy and age MAE per group (a table from evaluation.group_scores), each with
+    its 95% interval as an error bar and the number of test faces under the group's name."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(table) + 1.6), sharey=True)
+    names = [f"{g} (n={n:,})" for g, n in zip(table.index.astype(str), table["faces"],
+                                                strict=True)]
+    where = np.arange(len(table))
+    for ax, metric, label in ((axes[0], "gender_accuracy", "gender accuracy"),
+                              (axes[1], "age_mae", "age MAE (years)")):
+        values = table[metric].to_numpy(float)
+        errors = np.vstack([values - table[f"{metric}_low"], table[f"{metric}_high"] - values])
+        ax.errorbar(values, where, xerr=errors, fmt="o", color="C0", capsize=3)
+        ax.axvline(np.average(values, weights=table["faces"]), color="grey", ls="--", lw=1)
+        ax.set(xlabel=label)
+    axes[0].set_yticks(where, names)
+    axes[0].invert_yaxis()
+    fig.suptitle(title or f"By {table.index.name}: score and 95% interval (dashed: all faces)")
+    fig.tight_layout()
+    return fig
+
+
+def reliability_diagram(table: pd.DataFrame, ece: float | None = None,
+                        ax: Axes | None = None) -> Axes:
+    """Share of faces labelled female against the mean predicted probability, per bin (a table
+    from evaluation.calibration_table); the diagonal is perfect calibration."""
+    ax = _new_axes(ax, (4.6, 4.2))
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
+    ax.plot(table["mean_predicted"], table["share_female"], "o-", color="C1", label="model")
+    for _, row in table.iterrows():
+        ax.annotate(f"{int(row['faces'])}", (row["mean_predicted"], row["share_female"]),
+                    textcoords="offset points", xytext=(4, -10), fontsize=7, color="grey")
+    title = "Reliability of P(female)" + (f", ECE {ece:.3f}" if ece is not None else "")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted probability of 'female'",
+           ylabel="share labelled female", title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def heatmap_grid(images: np.ndarray, heatmaps: np.ndarray, captions: list[str],
+                 ncols: int = 8, title: str | None = None) -> Figure:
+    """Faces with a Grad-CAM heatmap laid over them (red: what pushed the prediction most)."""
+    if not len(images) == len(heatmaps) == len(captions):
+        raise ValueError(f"{len(images)} images, {len(heatmaps)} heatmaps and "
+                         f"{len(captions)} captions: give one of each per face")
+    ncols = min(ncols, len(images))
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.5, nrows * 1.9), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, heat, caption in zip(axes.flat, images, heatmaps, captions, strict=False):
+        image = np.asarray(image)
+        ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None, vmin=0,
+                  vmax=255)
+        ax.imshow(heat, cmap="jet", alpha=0.4, vmin=0, vmax=1)
+        ax.set_title(caption, fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def photo_with_faces(image: np.ndarray, faces: list[dict], ax: Axes | None = None,
+                     title: str = "") -> Axes:
+    """A photo with a box and 'gender, age' over each face found (from faces.predict_photo)."""
+    from matplotlib.patches import Rectangle
+
+    height, width = image.shape[:2]
+    ax = _new_axes(ax, (6, 6 * height / width))
+    ax.imshow(image)
+    for face in faces:
+        x, y, w, h = face["box"]
+        ax.add_patch(Rectangle((x, y), w, h, fill=False, color="yellow", lw=2))
+        ax.text(x, y - 4, f"{face['gender']} {face['gender_probability']:.0%}, {face['age']:.0f} y",
+                color="black", fontsize=8, backgroundcolor="yellow")
+    ax.set_title(title or (f"{len(faces)} face(s) found" if faces else "no face found"))
+    ax.axis("off")
+    return ax

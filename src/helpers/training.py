@@ -15,7 +15,7 @@ import keras
 import pandas as pd
 
 from .config import Preset, get_preset
-from .data import scan_folder, seed_everything, split_faces
+from .data import DataNotFoundError, scan_folder, seed_everything, split_faces
 from .models import ModelSpec, compile_model, count_params, get_model_spec
 from .pipeline import make_dataset
 
@@ -248,6 +248,17 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
           f"{config['val_age_mae']:.2f} years, gender accuracy "
           f"{config['val_gender_accuracy']:.1%}.", flush=True)
     return config
+
+
+def load_trained_model(path: Path) -> keras.Model:
+    """Load a saved .keras model (or RUN_DIR/model.keras) with a clear error when it is missing."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise DataNotFoundError(f"No model at {path}. Train one first, for example: course train "
+                                "--data DIR --preset cpu --model scratch --out runs/scratch")
+    return keras.models.load_model(path)
 
 
 def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: Preset,
