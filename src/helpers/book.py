@@ -94,8 +94,10 @@ def chapter_model(chapter: Chapter, name: str, runs: str | os.PathLike | None = 
     command = (f"course train --data {chapter.data.folder} --preset {chapter.preset.name} "
                f"--model {name} --seed {chapter.seed} --out {out}")
     print(f"Model '{name}': {out} (the same as `{command}`)")
-    config = train_run(chapter.data.folder, chapter.preset, name, out, seed=chapter.seed,
-                       verbose=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="NOT pretrained")  # train_run prints it
+        config = train_run(chapter.data.folder, chapter.preset, name, out, seed=chapter.seed,
+                           verbose=0)
     splits = pd.read_csv(out / "splits.csv")
     if set(splits.loc[splits["split"] == "test", "file"]) != set(chapter.split("test")["file"]):
         raise DataError(f"{out} was trained on another split of the data than this chapter's; "

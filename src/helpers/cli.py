@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataNotFoundError, DataError, ValueError) as exc:
+    except (DataNotFoundError, DataError, ValueError, ImportError) as exc:
         print(f"course: error: {exc}", file=sys.stderr)
         return 2
 

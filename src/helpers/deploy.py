@@ -29,8 +29,13 @@ def to_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> P
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     path = Path(path)
-    with contextlib.redirect_stdout(io.StringIO()):  # Keras's export lists every tensor
-        path.write_bytes(converter.convert())
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # "Assets written to ..."
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras's export lists every tensor
+            path.write_bytes(converter.convert())
+    finally:
+        logger.setLevel(level)
     return path
 
 

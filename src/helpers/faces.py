@@ -170,3 +170,56 @@ def predict_images(model: keras.Model, paths: Iterable[str | Path],
             yield {"image": str(path), "faces": [], "error": str(exc)}
             continue
         yield {"image": str(path), "faces": predict_photo(model, image, detect=detect)}
+
+
+PHOTOS_ENV = "COURSE_PHOTOS"
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def demo_photos() -> dict[str, np.ndarray]:
+    """Real photos that installed packages ship (no download), as RGB arrays: scikit-image's
+    astronaut (Eileen Collins) and cameraman, matplotlib's Grace Hopper, the two women side by
+    side (one photo, two faces) and scikit-image's coffee cup (no face at all)."""
+    import matplotlib.cbook
+    from skimage import data as samples
+
+    hopper = read_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    astronaut = samples.astronaut()
+    height = min(hopper.shape[0], astronaut.shape[0])
+    side = [np.asarray(Image.fromarray(p).resize((round(p.shape[1] * height / p.shape[0]),
+                                                  height))) for p in (astronaut, hopper)]
+    return {"astronaut": astronaut, "grace_hopper": hopper,
+            "cameraman": np.repeat(samples.camera()[..., None], 3, axis=-1),
+            "two_people": np.concatenate(side, axis=1), "coffee": samples.coffee()}
+
+
+def my_photos(folder: str | Path | None = None, upload: bool = False,
+              limit: int = 20) -> list[Path]:
+    """Your own photos: in Colab with `upload`, the files you pick (files.upload); on Kaggle,
+    the images of the datasets you added under /kaggle/input (not UTKFace's crops); elsewhere
+    the images in `folder` ($COURSE_PHOTOS, else ./my_photos). At most `limit`; [] if none."""
+    import os
+
+    from .data import in_colab, on_kaggle, parse_name
+
+    folder = Path(folder or os.environ.get(PHOTOS_ENV, "my_photos"))
+    if upload and in_colab():  # pragma: no cover - needs Colab
+        from google.colab import files
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in files.upload().items():
+            (folder / Path(name).name).write_bytes(content)
+    roots = [folder] + ([Path("/kaggle/input")] if on_kaggle() else [])
+    found: list[Path] = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.suffix.lower() not in PHOTO_SUFFIXES or not path.is_file():
+                continue
+            if path.name.endswith(".chip.jpg") or parse_name(path.name).has_labels:
+                continue  # a UTKFace crop, not a photo of yours
+            found.append(path)
+            if len(found) >= limit:
+                return found
+    return found

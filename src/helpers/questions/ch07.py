@@ -1,0 +1,38 @@
+"""Chapter 7's auto-checked questions: calibration. The notebook binds its test predictions once
+with `ch07.use(predictions)`; the expected answer is computed from them at check time."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..exercises import BoundQuestion, close_to
+
+_BOUND: dict[str, pd.DataFrame] = {}
+
+
+def use(predictions: pd.DataFrame) -> None:
+    """Bind a predictions table with 'gender' and 'p_female' (from evaluation.predict_faces)."""
+    if not {"gender", "p_female"} <= set(getattr(predictions, "columns", [])):
+        raise TypeError("ch07.use() takes a predictions table from evaluation.predict_faces "
+                        "(with 'gender' and 'p_female' columns)")
+    _BOUND["predictions"] = predictions
+    print(f"ch07: answers are checked against these {len(predictions):,} test predictions.")
+
+
+def expected_ece_5() -> float:
+    """The expected calibration error of the bound predictions with 5 bins."""
+    from ..evaluation import expected_calibration_error
+
+    return expected_calibration_error(_BOUND["predictions"], bins=5)
+
+
+q1 = BoundQuestion(
+    name="Question 1 (ECE with 5 bins)",
+    checker=close_to(expected_ece_5, rtol=0, atol=1e-6),
+    hint_text="Cut p_female into 5 equal bins from 0 to 1; in each, take |mean p_female - share "
+              "labelled female|; average these gaps weighted by the number of faces per bin.",
+    solution_text="t = evaluation.calibration_table(predictions, bins=5)\n"
+                  "answer = ((t['mean_predicted'] - t['share_female']).abs() * t['faces']).sum()"
+                  " / t['faces'].sum()",
+    bound=_BOUND, bind_hint="run ch07.use(predictions) once",
+)

@@ -1,0 +1,49 @@
+"""Grad-CAM: heatmaps for flat and two-part models, following where the evidence is."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from helpers.explain import grad_cam, split_model
+from helpers.models import scratch_cnn
+from helpers.transfer import transfer_model
+
+
+def test_heatmaps_for_a_scratch_cnn_and_a_transfer_model():
+    images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    for model in (scratch_cnn(32, 3), transfer_model("mobilenetv2", 32, weights=None).model):
+        for head in ("gender", "age"):
+            cams = grad_cam(model, images, head=head)
+            assert cams.shape == (3, 32, 32)
+            assert cams.min() >= 0 and cams.max() <= 1
+    front, back = split_model(scratch_cnn(32, 3))
+    assert front.output.shape[1:3] == (4, 4)  # the last block's map, before pooling
+    with pytest.raises(ValueError, match="head"):
+        grad_cam(scratch_cnn(32, 3), images, head="race")
+
+
+def test_gender_activation_is_restored_after_explaining():
+    model = scratch_cnn(32, 3)
+    grad_cam(model, np.zeros((1, 32, 32, 3), "float32"))
+    assert model.get_layer("gender").activation is keras.activations.sigmoid
+
+
+def test_the_heatmap_lights_up_where_the_evidence_is():
+    """Two feature maps, one lit in the top-left corner and one in the bottom-right; the
+    prediction depends on the first map only, so Grad-CAM must point to the top-left."""
+    image = keras.Input((8, 8, 2))
+    maps = layers.Conv2D(2, 1, use_bias=False, name="maps",
+                         kernel_initializer=lambda shape, dtype=None: np.eye(2).reshape(shape))(
+        image)
+    score = layers.Lambda(lambda m: keras.ops.mean(m[..., :1], axis=(1, 2)))(maps)
+    model = keras.Model(image, {"gender": layers.Dense(1, activation="sigmoid", name="gender",
+                                                       kernel_initializer="ones")(score),
+                                "age": layers.Dense(1, name="age")(score)})
+    picture = np.zeros((1, 8, 8, 2), "float32")
+    picture[0, :4, :4, 0] = 1
+    picture[0, 4:, 4:, 1] = 1
+    cam = grad_cam(model, picture, layer="maps")[0]
+    assert cam[:3, :3].min() > 0.9 and cam[5:, 5:].max() < 0.1
