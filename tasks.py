@@ -47,7 +47,7 @@ def run(*args: str | Path, env: dict | None = None) -> None:
 
 def ensure_env() -> None:
     """Create .venv and install the course (editable, with the dev extra) when needed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - said plainly to users of an older Python
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:

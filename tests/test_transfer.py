@@ -105,6 +105,27 @@ def test_feature_dataset_shows_each_face_or_its_mirror():
     assert sorted(y["age"].numpy()) == list(range(64))
 
 
+def test_feature_dataset_picks_among_several_views_of_the_same_face():
+    faces = pd.DataFrame({"age": np.arange(64.0), "gender": np.zeros(64)})
+    views = [np.full((64, 2, 2, 1), 0, "float16") + np.arange(64)[:, None, None, None] + 100 * k
+             for k in range(3)]
+    ds = transfer.feature_dataset(views[0], faces, 16, views[1:], shuffle=True, seed=1)
+    seen = set()
+    for x, y in ds:
+        value = x.numpy()[:, 0, 0, 0]
+        assert np.array_equal(value % 100, y["age"].numpy())  # each face with its own label
+        seen |= set((value // 100).astype(int))
+    assert seen == {0, 1, 2}
+
+
+def test_zoom_view_keeps_the_size_and_magnifies_the_centre():
+    images = np.zeros((1, 20, 20, 3), "float32")
+    images[:, 5:15, 5:15] = 255
+    zoomed, labels = transfer.zoom(images, {"age": 1})
+    assert zoomed.shape == (1, 20, 20, 3) and labels == {"age": 1}
+    assert (zoomed.numpy()[0, :, :, 0] > 127).sum() > (images[0, :, :, 0] > 127).sum()
+
+
 def test_phase_epochs():
     assert transfer.phase_epochs(20) == (3, 17)
     assert transfer.phase_epochs(2) == (1, 1)

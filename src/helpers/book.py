@@ -6,8 +6,12 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import keras
 
 from .config import Preset, get_preset
 from .data import DataReport, load_faces, seed_everything, split_faces
@@ -75,7 +79,8 @@ def start_chapter(preset: str | Preset | None = None, seed: int = 0, path=None,
 RUNS_ENV = "COURSE_RUNS"
 
 
-def chapter_model(chapter: Chapter, name: str, runs: str | os.PathLike | None = None):
+def chapter_model(chapter: Chapter, name: str,
+                  runs: str | os.PathLike | None = None) -> tuple[keras.Model, dict]:
     """The chapter's trained model `name` (see `course train --help`) and its run config: loaded
     from the runs folder ($COURSE_RUNS, else ./runs) when this data, preset and seed were
     trained already (by `course train` or an earlier chapter), else trained now, at the preset.

@@ -18,6 +18,9 @@ from .data import DataError, DataNotFoundError, scan_folder
 
 if TYPE_CHECKING:  # keras is imported only by the commands that need it (start-up time)
     import keras
+    import pandas as pd
+
+    from .data import DataReport
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
@@ -118,7 +121,7 @@ def split_files(model: Path, split: str) -> set[str]:
     return set(names.loc[names["split"] == split, "file"])
 
 
-def usable_faces(folder: Path):
+def usable_faces(folder: Path) -> tuple[DataReport, pd.DataFrame]:
     """The usable faces of a folder, saying on stderr how many files are not scored."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

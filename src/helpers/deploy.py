@@ -72,7 +72,8 @@ class TFLiteModel:
                 for key in ("age", "gender")}
 
 
-def latency_ms(model, image: np.ndarray, repeats: int = 30) -> float:
+def latency_ms(model: keras.Model | TFLiteModel | tf.types.experimental.GenericFunction,
+               image: np.ndarray, repeats: int = 30) -> float:
     """Median milliseconds for `model` (a Keras model, a tf.function or a TFLiteModel) to
     predict one face, after one warm-up call."""
     batch = np.asarray(image, np.float32)[None]

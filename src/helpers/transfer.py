@@ -169,37 +169,54 @@ def mirror(images: tf.Tensor, labels: dict) -> tuple[tf.Tensor, dict]:
     return tf.image.flip_left_right(images), labels
 
 
+def zoom(images: tf.Tensor, labels: dict, fraction: float = 0.9) -> tuple[tf.Tensor, dict]:
+    """A batch of faces zoomed in: the central `fraction` of each, resized back (labels kept)."""
+    size = tf.shape(images)[1:3]
+    return tf.image.resize(tf.image.central_crop(images, fraction), size, method="area"), labels
+
+
+# The extra views of each training face whose trunk features are cached (the augmentation of
+# training on cached features): each epoch shows every face as itself or as one of these.
+VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror)}
+
+
 def cache_features(trunk: keras.Model, faces: pd.DataFrame, image_size: int,
-                   mirrored: bool = False, batch_size: int = 128) -> np.ndarray:
-    """The trunk's output for every face (float16), optionally of the mirrored faces."""
+                   mirrored: bool = False, batch_size: int = 128,
+                   view: str | None = None) -> np.ndarray:
+    """The trunk's output for every face (float16), optionally of the mirrored faces or of
+    another of the VIEWS."""
     ds = make_dataset(faces, image_size, 3, batch_size=batch_size, cache=False)
-    if mirrored:
-        ds = ds.map(mirror)
+    view = view or ("mirror" if mirrored else None)
+    for step in VIEWS[view] if view else ():
+        ds = ds.map(step)
     out = [trunk(x, training=False).numpy().astype(np.float16) for x, _ in ds]
     return np.concatenate(out)
 
 
 def feature_dataset(features: np.ndarray, faces: pd.DataFrame, batch_size: int,
-                    mirrored: np.ndarray | None = None, shuffle: bool = False,
-                    seed: int = 0) -> tf.data.Dataset:
-    """Cached features with their labels; with `mirrored`, each face is shown as itself or as
-    its mirror image at random (the flip augmentation, on cached features)."""
+                    mirrored: np.ndarray | list[np.ndarray] | None = None,
+                    shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+    """Cached features with their labels; with `mirrored` (the features of the mirrored faces,
+    or a list of several views), each face is shown as itself or as one of its other views, at
+    random (augmentation, on cached features)."""
     labels = {"age": faces["age"].to_numpy("float32"),
               "gender": faces["gender"].to_numpy("float32")}
     if mirrored is None:
         ds = tf.data.Dataset.from_tensor_slices((features, labels))
     else:
-        ds = tf.data.Dataset.from_tensor_slices(((features, mirrored), labels))
+        views = (features, *(mirrored if isinstance(mirrored, list) else [mirrored]))
+        ds = tf.data.Dataset.from_tensor_slices((views, labels))
     if shuffle:
         ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if mirrored is not None:
         rng = tf.random.Generator.from_seed(seed)
 
-        def pick(pair, y):
-            plain, flipped = pair
-            coin = rng.uniform([tf.shape(plain)[0], 1, 1, 1]) < 0.5
-            return tf.where(coin, plain, flipped), y
+        def pick(views, y):
+            stacked = tf.stack(views)  # (views, batch, ...)
+            n = tf.shape(stacked)[1]
+            which = rng.uniform([n], 0, len(views), dtype=tf.int32)
+            return tf.gather_nd(stacked, tf.stack([which, tf.range(n)], axis=1)), y
 
         ds = ds.map(pick)
     return ds.map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(tf.data.AUTOTUNE)
@@ -212,18 +229,22 @@ def phase_epochs(epochs: int) -> tuple[int, int]:
 
 
 def features_for(parts: TransferModel, faces: pd.DataFrame, image_size: int,
-                 cache_dir: Path | None = None) -> dict[str, np.ndarray]:
-    """The trunk's features of the training faces (plain and mirrored) and validation faces,
-    loaded from cache_dir when an interrupted run already computed them."""
-    wanted = {"train": ("train", False), "train_mirrored": ("train", True), "val": ("val", False)}
+                 cache_dir: Path | None = None,
+                 views: tuple[str, ...] = ("mirror",)) -> dict[str, np.ndarray]:
+    """The trunk's features of the training faces (plain and each of `views`: by default the
+    mirrored faces) and of the validation faces, loaded from cache_dir when an interrupted run
+    already computed them."""
+    wanted = {"train": ("train", None), "val": ("val", None)}
+    wanted.update({("train_mirrored" if view == "mirror" else f"train_{view}"): ("train", view)
+                   for view in views})
     out = {}
-    for key, (split, mirrored) in wanted.items():
+    for key, (split, view) in wanted.items():
         path = cache_dir / f"features_{key}.npy" if cache_dir is not None else None
         if path is not None and path.exists():
             out[key] = np.load(path)
             continue
         out[key] = cache_features(parts.trunk, faces[faces["split"] == split], image_size,
-                                  mirrored=mirrored)
+                                  view=view)
         if path is not None:
             np.save(path, out[key])
     return out
@@ -233,12 +254,13 @@ def train_transfer(parts: TransferModel, faces: pd.DataFrame, image_size: int, b
                    epochs: tuple[int, int], learning_rates: tuple[float, float] = PHASE_RATES,
                    age_weight: float = 0.1, gender_loss: str | keras.losses.Loss =
                    "binary_crossentropy", run_dir: str | Path | None = None, seed: int = 0,
-                   verbose: int | str = 0,
-                   features: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+                   verbose: int | str = 0, features: dict[str, np.ndarray] | None = None,
+                   views: tuple[str, ...] = ("mirror",)) -> pd.DataFrame:
     """Phase 1 trains the heads, phase 2 also the backbone's top blocks (cosine-decayed lower
     rate), both on cached trunk features; returns both phases' history with a 'phase' column.
     With a run folder, a killed run resumes (features, phase 1 and phase 2 are all saved).
-    `features` (from features_for) reuses the cached features of the same backbone and faces."""
+    `features` (from features_for) reuses the cached features of the same backbone and faces;
+    `views` are the extra views of each training face (see VIEWS)."""
     import math
 
     from .data import seed_everything
@@ -249,10 +271,12 @@ def train_transfer(parts: TransferModel, faces: pd.DataFrame, image_size: int, b
     run_dir = Path(run_dir) if run_dir is not None else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-    feats = features if features is not None else features_for(parts, faces, image_size, run_dir)
+    feats = features if features is not None else features_for(parts, faces, image_size, run_dir,
+                                                               views)
     train, val = faces[faces["split"] == "train"], faces[faces["split"] == "val"]
-    train_ds = feature_dataset(feats["train"], train, batch_size, feats["train_mirrored"],
-                               shuffle=True, seed=seed)
+    others = [feats[key] for key in feats if key.startswith("train_")]
+    extra = None if not others else others[0] if len(others) == 1 else others
+    train_ds = feature_dataset(feats["train"], train, batch_size, extra, shuffle=True, seed=seed)
     val_ds = feature_dataset(feats["val"], val, batch_size)
     steps = math.ceil(len(train) / batch_size)
     histories = []
