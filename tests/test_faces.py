@@ -61,3 +61,13 @@ def test_read_image_turns_phone_photos_upright(tmp_path):
     exif[0x0112] = 6  # "rotate 90 degrees" as a phone writes it
     img.save(tmp_path / "phone.jpg", exif=exif)
     assert read_image(tmp_path / "phone.jpg").shape == (60, 30, 3)
+
+
+def test_dlib_hog_takes_over_when_no_cascade_finds_a_face(monkeypatch):
+    photo = samples.astronaut()
+    (haar,) = detect_faces(photo)
+    monkeypatch.setattr(faces, "CASCADES", ())  # as if no cascade found anything
+    assert detect_faces(photo, fallback=False) == []
+    hog = detect_faces(photo)[0]  # the largest face
+    # moved and resized to where the cascade puts its box, so crops are framed alike
+    assert np.allclose(hog, haar, atol=0.2 * haar[2])

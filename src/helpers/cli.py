@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
         "runs/scratch/model.keras")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--detect", action="store_true",
-                         help="find the faces in each photo first (OpenCV's Haar cascade), "
+                         help="find the faces in each photo first (OpenCV's Haar cascades, "
+                              "then dlib's HOG detector), "
                               "largest first; without it each image is one face crop")
     predict.set_defaults(func=cmd_predict)
 
