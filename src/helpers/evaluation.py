@@ -237,7 +237,8 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
                "gender_f1": round(scores["gender_f1"], 4),
                "age_mae": round(scores["age_mae"], 3),
                "age_mae_95ci": [round(mae["low"], 3), round(mae["high"], 3)],
-               "age_rmse": round(scores["age_rmse"], 3)}
+               "age_rmse": round(scores["age_rmse"], 3),
+               "gender_ece": round(expected_calibration_error(predictions), 4)}
     import os
 
     config = {**config, "data": Path(config["data"]).name}  # no local paths in the record
