@@ -121,3 +121,14 @@ class BoundQuestion(Question):
             print(f"{self.name}: {self.bind_hint}, then check again.")
             return False
         return super().check(answer)
+
+
+def bind_table(bound: dict, key: str, table: Any, columns: set[str], source: str,
+               message: str) -> None:
+    """Bind a notebook's table for a chapter's BoundQuestions, after checking it has the
+    columns they need (a TypeError naming `source` otherwise); prints `message`."""
+    if not columns <= set(getattr(table, "columns", [])):
+        wanted = ", ".join(f"'{c}'" for c in sorted(columns))
+        raise TypeError(f"use() takes the table from {source} (with {wanted} columns)")
+    bound[key] = table
+    print(message)

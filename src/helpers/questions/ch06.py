@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, share_checker
+from ..exercises import BoundQuestion, bind_table, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
 
 def use(predictions: pd.DataFrame) -> None:
     """Bind a predictions table with 'band' and 'band_pred' (from study.predict_heads)."""
-    if not {"band", "band_pred"} <= set(getattr(predictions, "columns", [])):
-        raise TypeError("ch06.use() takes a predictions table from study.predict_heads "
-                        "(with 'band' and 'band_pred' columns)")
-    _BOUND["predictions"] = predictions
-    print(f"ch06: answers are checked against these {len(predictions):,} test predictions.")
+    bind_table(_BOUND, "predictions", predictions, {"band", "band_pred"}, "study.predict_heads",
+               f"ch06: answers are checked against these {len(predictions):,} test predictions.")
 
 
 def expected_one_off() -> float:

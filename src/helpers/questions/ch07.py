@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, close_to
+from ..exercises import BoundQuestion, bind_table, close_to
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
 
 def use(predictions: pd.DataFrame) -> None:
     """Bind a predictions table with 'gender' and 'p_female' (from evaluation.predict_faces)."""
-    if not {"gender", "p_female"} <= set(getattr(predictions, "columns", [])):
-        raise TypeError("ch07.use() takes a predictions table from evaluation.predict_faces "
-                        "(with 'gender' and 'p_female' columns)")
-    _BOUND["predictions"] = predictions
-    print(f"ch07: answers are checked against these {len(predictions):,} test predictions.")
+    bind_table(_BOUND, "predictions", predictions, {"gender", "p_female"},
+               "evaluation.predict_faces",
+               f"ch07: answers are checked against these {len(predictions):,} test predictions.")
 
 
 def expected_ece_5() -> float:

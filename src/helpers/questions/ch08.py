@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, close_to
+from ..exercises import BoundQuestion, bind_table, close_to
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
 
 def use(table: pd.DataFrame) -> None:
     """Bind a table from deploy.deployment_table (file sizes and latencies per version)."""
-    if "file_mb" not in getattr(table, "columns", []):
-        raise TypeError("ch08.use() takes the table from deploy.deployment_table "
-                        "(with a 'file_mb' column)")
-    _BOUND["table"] = table
-    print("ch08: answers are checked against this deployment table.")
+    bind_table(_BOUND, "table", table, {"file_mb"}, "deploy.deployment_table",
+               "ch08: answers are checked against this deployment table.")
 
 
 def expected_shrink() -> float:
