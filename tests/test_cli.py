@@ -36,9 +36,10 @@ def test_clear_error_for_a_missing_folder(tmp_path, capsys):
 def test_console_script_and_bench_run(synthetic_dir):
     result = subprocess.run([sys.executable, "-m", "helpers.cli", "bench", "--data",
                              str(synthetic_dir), "--n", "40", "--size", "32", "--train-n",
-                             "64"],
+                             "64", "--repeats", "2"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.count("repeats:") == 4  # two loaders, two trainings, each twice
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"pipeline_speedup=[\d.]+ memory_ratio=[\d.]+ train_speedup=[\d.]+",
                         last), last
@@ -148,3 +149,22 @@ def test_compare_without_the_package_and_its_errors(trained, synthetic_dir, tmp_
     assert main(["compare", "--model", str(tmp_path / "none.keras"), "--data",
                  str(synthetic_dir)]) != 0
     assert "No model at" in capsys.readouterr().err
+
+
+def test_bench_takes_turns_and_keeps_each_side_best(monkeypatch):
+    from helpers import bench
+
+    calls, speeds = [], iter([100.0, 500.0, 300.0, 200.0, 50.0, 400.0])
+
+    def fake(name, paths, size):
+        calls.append(name)
+        return {"loader": name, "seconds": 1.0, "images_per_s": next(speeds), "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "measure_loader", fake)
+    result = bench.compare_loaders(["a.jpg"], 32, repeats=3)
+    assert calls == ["seeds", "pipeline"] * 3  # side by side, in turns
+    assert result["seeds"]["repeats"] == [100.0, 300.0, 50.0]
+    assert result["pipeline"]["repeats"] == [500.0, 200.0, 400.0]
+    assert result["pipeline_speedup"] == pytest.approx(500.0 / 300.0)
+    with pytest.raises(ValueError, match="at least 1"):
+        bench.compare_loaders(["a.jpg"], 32, repeats=0)

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import training
 from helpers.data import scan_folder, split_faces
-from helpers.models import scratch_cnn
+from helpers.models import NARROW_FIRST_BLOCK, scratch_cnn
 
 
 def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tmp_path, capsys):
@@ -31,6 +31,9 @@ def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tm
     assert set(splits["split"]) == {"train", "val", "test"}
     model = keras.models.load_model(run / "model.keras")
     assert model.input_shape == (None, 32, 32, 3)
+    # the spec's builder options are applied and recorded (the narrower first block)
+    assert config["options"]["widths"] == list(NARROW_FIRST_BLOCK)
+    assert model.get_layer("block1_conv1").filters == NARROW_FIRST_BLOCK[0]
     # the same command again does not start over
     again = training.train_run(synthetic_dir, "smoke", "scratch", run, epochs=2)
     assert again["epochs_run"] == 2 and "already trained" in capsys.readouterr().out

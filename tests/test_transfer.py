@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import transfer
+from helpers import models, transfer
 from helpers.cli import main
 from helpers.data import scan_folder, split_faces
 
@@ -154,6 +154,10 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
     assert config["finished"] and config["pretrained"] is False
     assert "NOT pretrained" in capsys.readouterr().out
     assert config["image_size"] == 32 and config["phase_epochs"] == [1, 1]
+    spec = models.get_model_spec("mobilenetv2")
+    assert config["cut"] == transfer.BACKBONES["mobilenetv2"].cut
+    assert config["views"] == list(spec.views) and "mirror" in spec.views
+    assert set(spec.views) <= set(transfer.VIEWS)
     assert not list(out.glob("features_*.npy"))  # caches removed once the run is finished
     assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(synthetic_dir),
                  "--json"]) == 0

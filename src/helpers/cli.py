@@ -53,22 +53,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         faces = scan_folder(args.data).usable  # only readable faces, as training would see
     paths = faces["path"].tolist()[: args.n] if args.n else faces["path"].tolist()
     print(f"Loading {len(paths):,} faces at {args.size}x{args.size} grayscale, each loader in a "
-          "fresh process, one after the other...", flush=True)
-    result = compare_loaders(paths, args.size)
+          f"fresh process, taking turns, {args.repeats} time(s) each (best repeat shown)...",
+          flush=True)
+    result = compare_loaders(paths, args.size, args.repeats)
     for name in ("seeds", "pipeline"):
         r = result[name]
         label = "seeds' PIL loop -> float64" if name == "seeds" else "course tf.data -> uint8 cache"
         print(f"  {label:32s} {r['images_per_s']:8.0f} images/s  {r['seconds']:7.1f} s  "
-              f"peak +{r['peak_mb']:7.0f} MB")
+              f"peak +{r['peak_mb']:7.0f} MB  (repeats: "
+              f"{', '.join(f'{v:.0f}' for v in r['repeats'])} images/s)")
     from .bench import compare_training
 
     n_train = min(len(paths), args.train_n)
     print(f"Training on {n_train:,} faces: the seeds' CNN (128x128 grayscale, float64 arrays, "
           "batch 32) and the course's scratch model (cpu preset: 64x64 RGB, tf.data, batch 64), "
           "one epoch each after a warm-up...", flush=True)
-    train = compare_training(paths[:n_train])
-    print(f"  seeds' CNN            {train['seeds_train_images_per_s']:8.0f} training images/s")
-    print(f"  course scratch model  {train['course_train_images_per_s']:8.0f} training images/s")
+    train = compare_training(paths[:n_train], repeats=args.repeats)
+    for label, key in (("seeds' CNN", "seeds_train"), ("course scratch model", "course_train")):
+        print(f"  {label:21s} {train[key + '_images_per_s']:8.0f} training images/s  (repeats: "
+              f"{', '.join(f'{v:.0f}' for v in train[key + '_repeats'])})")
     result.update(train)
     if args.json:
         print(json.dumps(result))
@@ -296,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="image side for the loading comparison (the seeds used 128)")
     bench.add_argument("--train-n", type=int, default=1024,
                        help="faces per training-speed measurement (default 1024)")
+    bench.add_argument("--repeats", type=int, default=3,
+                       help="turns per measurement; each side's best is reported (default 3)")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -8,7 +8,7 @@ probability that the face is female (UTKFace codes female as 1). `compile_model`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import pandas as pd
@@ -115,6 +115,11 @@ def compile_model(model: keras.Model, optimizer: str | keras.optimizers.Optimize
     return model
 
 
+# The chosen scratch network's filters per block: 16 instead of the seeds' 32 in the first block,
+# which runs on the most pixels, so blocks 1 and 2 cost about half (chapter 4 measures it).
+NARROW_FIRST_BLOCK = (16, 64, 128, 256)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A named model of the chapters: how to build it and how to train it."""
@@ -128,6 +133,11 @@ class ModelSpec:
     learning_rate: float
     description: str
     backbone: str | None = None  # for transfer models: a key of helpers.transfer.BACKBONES
+    # Keyword arguments for `build` beyond the preset's size and channels.
+    options: dict = field(default_factory=dict)
+    # Transfer models: the views of each training face whose trunk features are cached besides
+    # the face itself (keys of helpers.transfer.VIEWS); each epoch shows one of them at random.
+    views: tuple[str, ...] = ("mirror",)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -137,7 +147,9 @@ MODELS: dict[str, ModelSpec] = {
     "scratch": ModelSpec("scratch", scratch_cnn, channels=None, age_weight=0.1, gender_weight=1.0,
                          schedule="cosine", learning_rate=1e-3,
                          description="the chapter's best scratch network: batch norm, global "
-                                     "average pooling, flips, cosine learning rate"),
+                                     "average pooling, flips, a narrower first block, cosine "
+                                     "learning rate",
+                         options={"widths": NARROW_FIRST_BLOCK}),
     "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3, age_weight=0.1, gender_weight=1.0,
                              schedule="cosine", learning_rate=1e-4, backbone="mobilenetv2",
                              description="ImageNet MobileNetV2, heads then its last blocks "

@@ -136,7 +136,7 @@ def fit(model: keras.Model, train_ds, val_ds, epochs: int, run_dir: str | Path |
 def build_model(spec: ModelSpec, preset: Preset, seed: int = 0, **overrides) -> keras.Model:
     """Build a named model at the preset's image size (the seeds' network stays grayscale)."""
     channels = spec.channels or preset.channels
-    kwargs = {"image_size": preset.image_size, "channels": channels, **overrides}
+    kwargs = {"image_size": preset.image_size, "channels": channels, **spec.options, **overrides}
     if spec.build.__name__ == "scratch_cnn":
         kwargs.setdefault("seed", seed)
     return spec.build(**kwargs)
@@ -192,6 +192,7 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
         model, phases = parts.model, phase_epochs(epochs)
         trainable = list(trainable_per_phase(parts).values())
         extra = {"pretrained": parts.pretrained, "weights": parts.weights_note,
+                 "cut": parts.cut, "views": list(spec.views),
                  "phase_epochs": list(phases), "trainable_params_per_phase": trainable}
     else:
         model = build_model(spec, preset, seed)
@@ -199,7 +200,8 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
         compile_model(model, learning_rate=learning_rate(spec.schedule, spec.learning_rate,
                                                          epochs, steps),
                       age_weight=spec.age_weight, gender_weight=spec.gender_weight)
-    config = {"model": spec.name, "description": spec.description, "preset": preset.to_dict(),
+    config = {"model": spec.name, "description": spec.description, "options": spec.options,
+              "preset": preset.to_dict(),
               "seed": seed, "data": str(report.folder), "data_source": report.source,
               "n_train": n_train, "n_val": int((faces["split"] == "val").sum()),
               "n_test": int((faces["split"] == "test").sum()), "image_size": size,
@@ -216,12 +218,12 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
         print(f"  {parts.weights_note}", flush=True)
     start = time.perf_counter()
     if spec.backbone:
-        print(f"  computing the frozen trunk's features once (faces and their mirror images), "
-              f"then {phases[0]} epoch(s) of heads only and {phases[1]} of fine-tuning",
-              flush=True)
+        print(f"  computing the frozen trunk's features once (up to {parts.cut}; each face and "
+              f"its views: {', '.join(spec.views)}), then {phases[0]} epoch(s) of heads only and "
+              f"{phases[1]} of fine-tuning", flush=True)
         history = train_transfer(parts, faces, size, preset.batch_size, phases,
                                  (1e-3, spec.learning_rate), age_weight=spec.age_weight,
-                                 run_dir=out, seed=seed, verbose=verbose)
+                                 run_dir=out, seed=seed, verbose=verbose, views=spec.views)
         final = history[history["phase"] == 2].reset_index(drop=True)
     else:
         train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)

@@ -49,7 +49,7 @@ class Backbone:
 BACKBONES: dict[str, Backbone] = {
     "mobilenetv2": Backbone("mobilenetv2", keras.applications.MobileNetV2,
                             "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
-                            cut="block_9_add"),
+                            cut="block_5_add"),  # blocks 6 to 16 are fine-tuned
     "vgg16": Backbone("vgg16", keras.applications.VGG16,
                       "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", cut="block4_pool"),
 }
@@ -112,6 +112,7 @@ class TransferModel:
     backbone_layers: list[layers.Layer]  # the backbone's layers inside `top`
     pretrained: bool
     weights_note: str
+    cut: str  # the trunk's last layer
 
     def set_phase(self, phase: int) -> None:
         """Phase 1: only the heads train. Phase 2: the backbone's top blocks train too (their
@@ -159,7 +160,8 @@ def transfer_model(backbone: str = "mobilenetv2", image_size: int = 128,
     # training=False: the backbone's batch normalisation always uses its ImageNet statistics.
     top = keras.Model(features, heads(upper(features, training=False)), name=f"{backbone}_top")
     model = keras.Model(image, top(trunk(image)), name=f"{backbone}_transfer")
-    parts = TransferModel(model, trunk, top, list(upper.layers[1:]), weights is not None, note)
+    parts = TransferModel(model, trunk, top, list(upper.layers[1:]), weights is not None, note,
+                          cut or spec.cut)
     parts.set_phase(1)
     return parts
 
