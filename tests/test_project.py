@@ -57,6 +57,8 @@ def test_notebook_is_committed_clean_and_launchable(path):
     cells = nb["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code), "strip outputs"
+    ids = [c.get("id") for c in cells]  # nbformat 4.5: every cell has its own id
+    assert all(ids) and len(set(ids)) == len(ids), "a cell without an id, or a repeated id"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     # Badges open this very notebook in Colab and Kaggle, from the repository of _config.yml.
     first = _source(cells[0])

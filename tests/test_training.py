@@ -32,7 +32,8 @@ def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tm
     model = keras.models.load_model(run / "model.keras")
     assert model.input_shape == (None, 32, 32, 3)
     # the spec's builder options are applied and recorded (the narrower first block)
-    assert config["options"]["widths"] == list(NARROW_FIRST_BLOCK)
+    recorded = json.loads((run / "config.json").read_text())
+    assert recorded["options"]["widths"] == list(NARROW_FIRST_BLOCK)
     assert model.get_layer("block1_conv1").filters == NARROW_FIRST_BLOCK[0]
     # the same command again does not start over
     again = training.train_run(synthetic_dir, "smoke", "scratch", run, epochs=2)
