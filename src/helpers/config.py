@@ -39,7 +39,7 @@ PRESETS: dict[str, Preset] = {
         study_faces=600, study_epochs=2, transfer_size=32, transfer_epochs=2,
     ),
     "cpu": Preset(
-        "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=24,
+        "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=30,
         batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
         study_faces=4000, study_epochs=5, transfer_size=128, transfer_epochs=24,
     ),
