@@ -6,9 +6,16 @@
     python3 tasks.py test             run the whole test suite (lint, helpers, notebooks, book)
     python3 tasks.py lab              open the notebooks in JupyterLab
     python3 tasks.py strip            remove outputs from the notebooks before committing
+    python3 tasks.py sync             rewrite each chapter's first two cells (badges, set-up),
+                                      then regenerate the Colab/Kaggle editions (colab/)
+    python3 tasks.py editions         regenerate only the Colab/Kaggle editions from notebooks/
+    python3 tasks.py save             regenerate helpers/taught.py (and the exercises' solutions)
+                                      from the chapters' #@save and solution cells
+    python3 tasks.py publish          the edition to publish: real faces, each chapter model
+                                      trained once (course train), then the book (cpu preset)
 
-Options: --preset {smoke,cpu,gpu,full} (default: $COURSE_PRESET, else smoke). Set UTKFACE_DIR to
-build on the real faces; without it the book uses the synthetic stand-in data.
+Options: --preset {smoke,cpu,gpu,full} (default: $COURSE_PRESET, else smoke; publish: cpu).
+Set UTKFACE_DIR to build on the real faces; without it the book uses the synthetic stand-in data.
 Only the Python standard library is used here, so a fresh machine needs nothing but Python 3.11+.
 """
 
@@ -18,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,39 +95,105 @@ def strip_solutions(notebook: dict) -> dict:
     return {**notebook, "cells": kept}
 
 
-def student_sources(dest: Path) -> Path:
-    """Copy the book's sources to dest with every solution removed and hidden."""
+def book_sources(dest: Path, notebooks: Path, student: bool = False,
+                 executed: bool = False) -> Path:
+    """Copy the book's sources to dest, its chapters from `notebooks`: for the student edition
+    with every solution removed and hidden and its badges opening the student notebooks; for
+    chapters that were executed already, with their execution turned off (their outputs used)."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for name in ("book", "notebooks"):
-        shutil.copytree(ROOT / name, dest / name,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "book", dest / "book",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (dest / "notebooks").mkdir()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        source = notebooks / path.name
+        if not source.is_file():
+            sys.exit(f"{source} is missing: execute every chapter first")
+        notebook = json.loads(source.read_text())
+        if student:
+            notebook = strip_solutions(notebook)
+            first = notebook["cells"][0]
+            first["source"] = "".join(first["source"]).replace("/colab/", "/colab-student/")
+        (dest / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1) + "\n")
     shutil.copy(ROOT / "_toc.yml", dest / "_toc.yml")
     config = (ROOT / "_config.yml").read_text()
-    config = config.replace("hide_solutions: false", "hide_solutions: true")
-    config = config.replace('title: "Age and gender from faces, with CNNs"',
-                            'title: "Age and gender from faces, with CNNs (student edition)"')
+    if student:
+        config = config.replace("hide_solutions: false", "hide_solutions: true")
+        config = config.replace('title: "Age and gender from faces, with CNNs"',
+                                'title: "Age and gender from faces, with CNNs (student edition)"')
+    if executed:  # the chapters keep their outputs; the book's own pages (intro) still run
+        config, n = re.subn(r"(\n  exclude_patterns: )\[\]", r'\1["notebooks/*"]', config)
+        assert n == 1, "_config.yml's execute section must have exclude_patterns: []"
     (dest / "_config.yml").write_text(config)
-    for path in (dest / "notebooks").glob("*.ipynb"):
-        notebook = json.loads(path.read_text())
-        path.write_text(json.dumps(strip_solutions(notebook), indent=1) + "\n")
     return dest
 
 
-def build_book(preset: str | None, student: bool = False, out: Path | None = None) -> Path:
-    """Build the HTML book with warnings as errors; return the HTML folder."""
-    env = course_env(preset)
+def build_book(preset: str | None, student: bool = False, out: Path | None = None,
+               executed: Path | None = None, env: dict | None = None) -> Path:
+    """Build the HTML book with warnings as errors; return the HTML folder. With `executed`
+    (a folder of executed chapters) the book uses their outputs instead of running them."""
+    env = env or course_env(preset)
     source, out = ROOT, Path(out).resolve() if out else None
+    base = out or ROOT / "_build"
+    if student or executed:
+        notebooks = Path(executed).resolve() if executed else ROOT / "notebooks"
+        source = book_sources(base / ("student-src" if student else "teacher-src"), notebooks,
+                              student=student, executed=executed is not None)
     if student:
-        source = student_sources((out or ROOT / "_build") / "student-src")
-        out = out / "student" if out else ROOT / "_build" / "student"
+        out = base / "student"
     out = out or ROOT
     run(BIN / "jupyter-book", "build", source, "--path-output", out, "-W", "-n", "--keep-going",
         env=env)
     html = out / "_build" / "html"
     say(f"the book is in {html / 'index.html'} (preset {env['COURSE_PRESET']})")
     return html
+
+
+def chapter_models() -> list[str]:
+    """The models the chapters train or load with chapter_model (chapters 7 and 8)."""
+    found: list[str] = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            code = "".join(cell["source"]) if cell["cell_type"] == "code" else ""
+            for name in re.findall(r"chapter_model\(\s*chapter\s*,\s*[\"'](\w+)", code):
+                found += [name] if name not in found else []
+    return found
+
+
+def train_chapter_models(env: dict, models: list[str] | None = None) -> None:
+    """Train each chapter model once with `course train`, into the run folder of $COURSE_RUNS
+    that chapter_model then loads it from (the same data, preset and seed as the chapters)."""
+    models = models or chapter_models()
+    plan = subprocess.run([str(PY), "-c", "import json, sys; from helpers.book import "
+                           "training_plan; print(json.dumps(training_plan(sys.argv[1:])))",
+                           *models], cwd=ROOT, env=env, capture_output=True, text=True)
+    if plan.returncode:
+        sys.exit(plan.stdout + plan.stderr)
+    for step in json.loads(plan.stdout.strip().splitlines()[-1]):
+        say(f"model {step['model']}: {step['out']}")
+        run(BIN / "course", *step["args"], env=env)
+
+
+def publish(preset: str | None, out: Path | None, runs: Path | None, book: bool = True) -> None:
+    """The edition to publish: the real faces ($UTKFACE_DIR), the pretrained weights (from
+    $KERAS_HOME or downloaded), each chapter model trained once, then the book reusing them."""
+    env = course_env(preset or os.environ.get("COURSE_PRESET") or "cpu")
+    folder = env.get("UTKFACE_DIR")
+    if not folder or not Path(folder).is_dir():
+        sys.exit("publish needs the real faces: set UTKFACE_DIR to a UTKFace folder "
+                 "(course data check DIR checks it)")
+    env["COURSE_RUNS"] = str(Path(runs or env.get("COURSE_RUNS") or ROOT / "runs").resolve())
+    say(f"faces {folder}; preset {env['COURSE_PRESET']}; runs {env['COURSE_RUNS']}; "
+        f"weights cache {env.get('KERAS_HOME', '~/.keras')}/models")
+    train_chapter_models(env)
+    if book:
+        build_book(None, out=out or ROOT / "_build" / "publish", env=env)
+
+
+def editions() -> None:
+    """Regenerate the Colab/Kaggle editions (colab/, colab-student/) from notebooks/."""
+    run(PY, "-m", "helpers.edition", "build", "--root", ROOT)
 
 
 def strip_outputs() -> None:
@@ -137,18 +211,33 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one task."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["book", "test", "lab", "strip", "setup"])
+    parser.add_argument("task", choices=["book", "test", "lab", "strip", "setup", "sync",
+                                         "editions", "publish", "save"])
     parser.add_argument("--preset", choices=["smoke", "cpu", "gpu", "full"], default=None)
     parser.add_argument("--student", action="store_true", help="book without solutions")
     parser.add_argument("--out", type=Path, default=None,
-                        help="build under OUT/_build instead of ./_build (book task)")
+                        help="build under OUT/_build instead of ./_build (book, publish)")
+    parser.add_argument("--executed", type=Path, default=None,
+                        help="book: use these executed chapters instead of running them")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="publish: the run folder (default $COURSE_RUNS, else ./runs)")
+    parser.add_argument("--no-book", action="store_true", help="publish: train, do not build")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (test task)")
     args = parser.parse_args(argv)
     if args.task == "strip":
         return strip_outputs()
     ensure_env()
     if args.task == "book":
-        build_book(args.preset, student=args.student, out=args.out)
+        build_book(args.preset, student=args.student, out=args.out, executed=args.executed)
+    elif args.task == "sync":
+        run(PY, "-m", "helpers.edition", "sync", "--root", ROOT)
+        editions()
+    elif args.task == "editions":
+        editions()
+    elif args.task == "save":  # helpers/taught.py and the solutions from the chapters' cells
+        run(PY, "-m", "helpers.codegen")
+    elif args.task == "publish":
+        publish(args.preset, args.out, args.runs, book=not args.no_book)
     elif args.task == "test":
         env = course_env(args.preset)
         env["COURSE_NO_DOWNLOAD"] = "1"  # tests never download (weights come from a cache or not)

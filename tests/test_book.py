@@ -1,5 +1,6 @@
 """The book builds with warnings as errors, says which data it used, and the student edition
-has no solutions. These run the same `tasks.py book` command as the README."""
+has no solutions. These run the same `tasks.py book` command as the README, on the chapters
+that tests/test_notebooks.py executed (`--executed`), so that no chapter runs twice."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.slow
 
 
 def build(out: Path, *extra: str) -> Path:
-    """Run `tasks.py book` into out (synthetic data, smoke preset) and return the HTML folder."""
+    """Run `tasks.py book` into out (synthetic data, smoke preset) and return the output."""
     env = {k: v for k, v in os.environ.items() if k != "UTKFACE_DIR"}
     env["COURSE_PRESET"] = "smoke"
     result = subprocess.run([sys.executable, str(ROOT / "tasks.py"), "book", "--out", str(out),
@@ -32,9 +34,17 @@ def page_text(html: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory) -> Path:
-    """The teacher's edition, built once for this module."""
-    return build(tmp_path_factory.mktemp("book")) / "_build" / "html"
+def executed(executed_chapters) -> Path:
+    """The folder of every chapter, executed once in this session."""
+    folders = {executed_chapters.get(path).parent for path in NOTEBOOKS}
+    assert len(folders) == 1
+    return folders.pop()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory, executed) -> Path:
+    """The teacher's edition, built once for this module from the executed chapters."""
+    return build(tmp_path_factory.mktemp("book"), "--executed", str(executed)) / "_build" / "html"
 
 
 def test_front_page_says_which_data_and_preset(book):
@@ -61,10 +71,21 @@ def test_chapters_have_figures_and_solutions(book):
         assert 'class="solution' in text, f"{page.name} has no solution blocks"
 
 
-def test_student_edition_has_no_solutions(tmp_path):
-    html = build(tmp_path, "--student") / "student" / "_build" / "html"
+def test_chapter_titles_are_numbered_once_and_badges_open_the_plain_edition(book):
+    for page in sorted((book / "notebooks").glob("*.html")):
+        html = page.read_text()
+        title = re.search(r"<title>(.*?)</title>", html, flags=re.S)[1]
+        assert not re.search(r"\b(\d+)\.\s+\1\.\s", page_text(page)), f"{page.name}: '3. 3.'"
+        assert re.match(r"\s*\d+\.\s+[^\d\s]", title), f"{page.name}: '{title}' not numbered once"
+        assert f"/blob/main/colab/{page.stem}.ipynb" in html, f"{page.name}: badges"
+
+
+def test_student_edition_has_no_solutions(tmp_path, executed):
+    html = build(tmp_path, "--student", "--executed", str(executed)) / "student" / "_build" / "html"
     for page in (html / "notebooks").glob("*.html"):
         text = page.read_text()
         assert 'class="solution' not in text, f"{page.name} still shows a solution"
         assert "exercise" in text, f"{page.name} lost its exercises"
     assert "student edition" in (html / "book" / "intro.html").read_text()
+    for page in (html / "notebooks").glob("*.html"):
+        assert f"/colab-student/{page.stem}.ipynb" in page.read_text(), f"{page.name}: badges"

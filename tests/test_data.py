@@ -115,7 +115,7 @@ def test_find_utkface_order_and_messages(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError, match=r"\$UTKFACE_DIR points to .*does not exist"):
         data.find_utkface()
     monkeypatch.delenv("UTKFACE_DIR")
-    monkeypatch.setattr(data, "KAGGLE_CANDIDATES", ())
+    monkeypatch.setattr(data.find, "KAGGLE_CANDIDATES", ())
     with pytest.raises(DataNotFoundError, match="UTKFACE_DIR"):
         data.find_utkface(download=False)
 
@@ -124,8 +124,8 @@ def test_download_fails_fast_offline(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(data.socket, "create_connection", refuse)
-    monkeypatch.setattr(data, "KAGGLE_CANDIDATES", ())
+    monkeypatch.setattr(data.find.socket, "create_connection", refuse)
+    monkeypatch.setattr(data.find, "KAGGLE_CANDIDATES", ())
     monkeypatch.delenv("UTKFACE_DIR", raising=False)
     with pytest.raises(DataNotFoundError, match="not reachable.*UTKFACE_DIR"):
         data.find_utkface(download=True)
@@ -135,7 +135,7 @@ def test_load_faces_falls_back_to_synthetic_only_when_nothing_was_asked(monkeypa
     from helpers.config import get_preset
 
     monkeypatch.delenv("UTKFACE_DIR", raising=False)
-    monkeypatch.setattr(data, "KAGGLE_CANDIDATES", ())
+    monkeypatch.setattr(data.find, "KAGGLE_CANDIDATES", ())
     report = data.load_faces(get_preset("smoke", synthetic_faces=50), download=False)
     assert report.source == "synthetic" and report.n_usable == 50
     assert "synthetic stand-in" in capsys.readouterr().out

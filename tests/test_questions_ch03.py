@@ -9,7 +9,7 @@ from helpers.questions import ch03
 
 def test_architecture_questions(capsys):
     assert ch03.q1.check(896) and not ch03.q1.check(320)
-    assert ch03.q2.check(16384) and not ch03.q2.check(4096)
+    assert ch03.q2.check(9216) and not ch03.q2.check(16384)  # 6 x 6 x 256, not 8 x 8 x 256
     assert "correct" in capsys.readouterr().out
 
 

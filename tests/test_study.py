@@ -8,9 +8,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from helpers import evaluation, study
+from helpers import study
 from helpers.cli import main
 from helpers.data import scan_folder, split_faces
+from helpers.taught import best_threshold
 
 
 def test_study_sizes():
@@ -49,7 +50,7 @@ def test_mae_by_band_and_gender():
 def test_best_threshold_maximises_f1():
     y = np.array([0, 0, 0, 1, 1, 1])
     p = np.array([0.1, 0.2, 0.45, 0.3, 0.6, 0.9])
-    best = evaluation.best_threshold(y, p)
+    best = best_threshold(y, p)
     assert best["threshold"] == 0.3 and np.isclose(best["f1"], 6 / 7)
 
 

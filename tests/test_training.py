@@ -13,13 +13,14 @@ import keras
 import pandas as pd
 import pytest
 
-from helpers import training
+from helpers import runs, training
 from helpers.data import scan_folder, split_faces
-from helpers.models import NARROW_FIRST_BLOCK, scratch_cnn
+from helpers.models import NARROW_FIRST_BLOCK
+from helpers.taught import compile_model, scratch_cnn
 
 
 def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tmp_path, capsys):
-    config = training.train_run(synthetic_dir, "smoke", "scratch", tmp_path / "run", epochs=2)
+    config = runs.train_run(synthetic_dir, "smoke", "scratch", tmp_path / "run", epochs=2)
     run = tmp_path / "run"
     assert {"model.keras", "history.csv", "config.json", "splits.csv"} <= {
         p.name for p in run.iterdir()}
@@ -36,13 +37,28 @@ def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tm
     assert recorded["options"]["widths"] == list(NARROW_FIRST_BLOCK)
     assert model.get_layer("block1_conv1").filters == NARROW_FIRST_BLOCK[0]
     # the same command again does not start over
-    again = training.train_run(synthetic_dir, "smoke", "scratch", run, epochs=2)
+    again = runs.train_run(synthetic_dir, "smoke", "scratch", run, epochs=2)
     assert again["epochs_run"] == 2 and "already trained" in capsys.readouterr().out
 
 
-def test_seed_cnn_stays_grayscale(synthetic_dir, tmp_path):
-    config = training.train_run(synthetic_dir, "smoke", "seed-cnn", tmp_path / "seed", epochs=1)
+def test_seed_cnn_stays_grayscale_and_at_least_48_pixels(synthetic_dir, tmp_path):
+    config = runs.train_run(synthetic_dir, "smoke", "seed-cnn", tmp_path / "seed", epochs=1)
     assert config["channels"] == 1 and config["schedule"] == "plateau"
+    assert config["image_size"] == 48, "the seeds' valid convolutions need 46 pixels"
+    model = runs.RunFolder(tmp_path / "seed").load_model()
+    assert model.input_shape == (None, 48, 48, 1)
+
+
+def test_run_folder_knows_its_files_and_refuses_a_missing_model(synthetic_dir, tmp_path):
+    run = runs.RunFolder.of(tmp_path / "r" / "model.keras")
+    assert run.path == tmp_path / "r" and run.config() == {} and not run.finished()
+    with pytest.raises(Exception, match="No model"):
+        run.load_model()
+    with pytest.raises(Exception, match="splits.csv"):
+        run.splits()
+    faces = split_faces(scan_folder(synthetic_dir, warn=False).manifest, seed=0)
+    run.write_splits(faces)
+    assert run.split_files("test") == set(faces.loc[faces["split"] == "test", "file"])
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -57,9 +73,7 @@ def test_an_interrupted_fit_resumes_where_it_stopped(synthetic_dir, tmp_path):
     train_ds, val_ds = training.datasets_for(faces, 32, 3, 16)
 
     def fresh():
-        model = scratch_cnn(32, 3)
-        from helpers.models import compile_model
-        return compile_model(model)
+        return compile_model(scratch_cnn(32, 3))
 
     with pytest.raises(KeyboardInterrupt):
         training.fit(fresh(), train_ds, val_ds, 3, run_dir=tmp_path, callbacks=[Interrupt()],

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from helpers import models, transfer
+from helpers import weights as weight_files
 from helpers.cli import main
 from helpers.data import scan_folder, split_faces
 
-WEIGHTS = transfer.BACKBONES["mobilenetv2"].weight_file
+WEIGHTS = weight_files.WEIGHT_FILES["mobilenetv2"]
 
 
 def test_no_download_means_random_weights_said_plainly(monkeypatch, tmp_path):
@@ -32,18 +33,18 @@ def test_offline_fails_fast_instead_of_downloading(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("COURSE_NO_DOWNLOAD", raising=False)
     asked = []
-    monkeypatch.setattr(transfer, "_network_reachable",
+    monkeypatch.setattr(weight_files, "_network_reachable",
                         lambda host, port, timeout: asked.append((host, timeout)) or False)
     with pytest.warns(UserWarning, match="cannot be reached"):
         weights, _ = transfer.resolve_weights("vgg16", timeout=0.5)
-    assert weights is None and asked == [(transfer.WEIGHTS_HOST, 0.5)]
+    assert weights is None and asked == [(weight_files.WEIGHTS_HOST, 0.5)]
 
 
 def test_a_local_keras_cache_is_used_first(monkeypatch, tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / WEIGHTS).write_bytes(b"stand-in")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(transfer, "_network_reachable", lambda *a: pytest.fail("no network"))
+    monkeypatch.setattr(weight_files, "_network_reachable", lambda *a: pytest.fail("no network"))
     weights, note = transfer.resolve_weights("mobilenetv2")
     assert weights == str(tmp_path / "models" / WEIGHTS) and "local Keras cache" in note
 

@@ -62,9 +62,11 @@ def pipeline_loader(paths: list[str], image_size: int = 128) -> int:
 
 def seeds_training(paths: list[str], image_size: int = 128) -> float:
     """Training images per second of the seeds' CNN as the seeds ran it: grayscale float64
-    arrays in memory, model.fit with batch 32 (loading is not timed)."""
-    from .models import compile_model, seed_cnn
+    arrays in memory, model.fit with batch 32 (loading is not timed). The network needs at least
+    its spec's min_size pixels (its valid convolutions), so smaller sizes are raised to that."""
+    from .models import compile_model, get_model_spec, seed_cnn
 
+    image_size = max(image_size, get_model_spec("seed-cnn").min_size)
     x = seeds_loader(paths, image_size)
     y = {"age": np.linspace(1, 90, len(paths)), "gender": np.arange(len(paths)) % 2.0}
     model = compile_model(seed_cnn(image_size, 1))

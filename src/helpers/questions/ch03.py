@@ -28,14 +28,14 @@ def use(chapter: Any) -> None:
 
 def expected_conv1_params(channels: int = 3) -> int:
     """Parameters of the seeds' first convolution for an input with this many channels."""
-    from ..models import seed_cnn
+    from ..taught import seed_cnn
 
     return int(seed_cnn(image_size=128, channels=channels).get_layer("conv1").count_params())
 
 
 def expected_flatten_features(image_size: int = 128) -> int:
     """Numbers the seeds' Flatten layer hands to the dense heads, for a square input."""
-    from ..models import seed_cnn
+    from ..taught import seed_cnn
 
     return int(seed_cnn(image_size=image_size, channels=1).get_layer("flatten").output.shape[-1])
 
@@ -63,15 +63,16 @@ q1 = Question(
     checker=close_to(lambda: expected_conv1_params(3), rtol=0),
     hint_text=("Each of the 32 filters has a 3x3 weight for every input channel, plus one bias. "
                "Or build seed_cnn(128, 3) and call .get_layer('conv1').count_params()."),
-    solution_text="answer = (3 * 3 * 3 + 1) * 32  # = 896; with one channel it is 320",
+    label="ch03-ex1",
 )
 
 q2 = Question(
     name="Question 2 (what Flatten hands to the heads)",
     checker=close_to(lambda: expected_flatten_features(128), rtol=0),
-    hint_text=("Four 2x2 poolings halve 128 four times; the last block has 256 filters. "
-               "Multiply height x width x filters."),
-    solution_text="answer = (128 // 2**4) ** 2 * 256  # = 8 * 8 * 256 = 16,384",
+    hint_text=("Each 3x3 convolution without padding trims 2 pixels and each 2x2 pooling halves "
+               "what is left (rounding down): follow 128 through the four blocks, then multiply "
+               "height x width x the last block's 256 filters."),
+    label="ch03-ex2",
 )
 
 q3 = BoundQuestion(
@@ -80,6 +81,5 @@ q3 = BoundQuestion(
     hint_text=("Take the median age of chapter.split('train'), predict it for every face of "
                "chapter.split('test') and compute the mean absolute difference with the true "
                "ages."),
-    solution_text=("median_age = chapter.split('train')['age'].median()\n"
-                   "answer = (chapter.split('test')['age'] - median_age).abs().mean()"),
+    label="ch03-ex3",
 )

@@ -2,7 +2,8 @@
 
 None of these answers depends on the faces a page loaded, so there is nothing to bind: each
 expected value is computed, when a question is checked, from the course's own code (a model built
-by `helpers.models`, the callbacks of `helpers.training.make_callbacks`) or from the numbers the
+by `scratch_cnn`, the callbacks of `make_callbacks`, both chapter 4 cells saved in
+`helpers.taught`) or from the numbers the
 question gives, which are the constants below. The notebook's exercise texts quote them.
 """
 
@@ -36,7 +37,7 @@ RESUME_EPOCHS, RESUME_CRASH = 6, 4
 @lru_cache(maxsize=4)
 def dense_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
     """Parameters of scratch_cnn's shared_dense layer, read from a model built with `pooling`."""
-    from ..models import scratch_cnn
+    from ..taught import scratch_cnn
 
     model = scratch_cnn(image_size=image_size, pooling=pooling, augment=None)
     return int(model.get_layer("shared_dense").count_params())
@@ -45,7 +46,7 @@ def dense_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -
 @lru_cache(maxsize=4)
 def model_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
     """Parameters of the whole scratch_cnn built with `pooling` (a tempting wrong answer)."""
-    from ..models import scratch_cnn
+    from ..taught import scratch_cnn
 
     return int(scratch_cnn(image_size=image_size, pooling=pooling, augment=None).count_params())
 
@@ -65,10 +66,10 @@ def rotation_degrees(factor: float = ROTATION_FACTOR) -> float:
 
 
 def plateau_settings() -> dict[str, float]:
-    """The factor and floor of the course's ReduceLROnPlateau (from training.make_callbacks)."""
+    """The factor and floor of the course's ReduceLROnPlateau (from make_callbacks)."""
     import keras
 
-    from ..training import make_callbacks
+    from ..taught import make_callbacks
 
     rule = next(c for c in make_callbacks(schedule="plateau")
                 if isinstance(c, keras.callbacks.ReduceLROnPlateau))
@@ -161,13 +162,11 @@ def epochs_checker(expected: Callable[[], int]) -> Checker:
 q1 = Question(
     name="Question 1 (parameters of the dense layer after Flatten)",
     checker=params_checker(),
-    hint_text=("Build models.scratch_cnn(image_size=64, pooling='flatten') and look for the layer "
+    hint_text=("Build scratch_cnn(image_size=64, pooling='flatten') and look for the layer "
                "named 'shared_dense' in models.layer_table(model), or call "
                "model.get_layer('shared_dense').count_params(). By hand: four 2x2 poolings turn "
                "64x64 into 4x4, with 256 channels."),
-    solution_text=("model = models.scratch_cnn(image_size=64, pooling='flatten')\n"
-                   "answer = model.get_layer('shared_dense').count_params()\n"
-                   "# by hand: (64 // 16) ** 2 * 256 inputs, times 128 units, plus 128 biases"),
+    label="ch04-ex1",
 )
 
 q2 = Question(
@@ -177,9 +176,7 @@ q2 = Question(
                                      "the age head's"),
     hint_text=("Keras adds the weighted losses: total = age_weight * age_loss + gender_weight * "
                "gender_loss. The age head's share is its term divided by the total."),
-    solution_text=("age_term = 0.7 * 10.0\n"
-                   "gender_term = 1.5 * 0.45\n"
-                   "answer = age_term / (age_term + gender_term)"),
+    label="ch04-ex2",
 )
 
 q3 = Question(
@@ -187,19 +184,16 @@ q3 = Question(
     checker=degrees_checker(rotation_degrees),
     hint_text=("Read help(keras.layers.RandomRotation): the factor is a fraction of 2 pi, a full "
                "turn. The course's augmentation uses RandomRotation(15 / 360) for 15 degrees."),
-    solution_text="answer = 0.1 * 360  # a fraction of a full turn, in degrees",
+    label="ch04-ex3",
 )
 
 q4 = Question(
     name="Question 4 (the learning rate after four plateaus)",
     checker=close_to(rate_after_reductions, rtol=1e-3),
-    hint_text=("Find the ReduceLROnPlateau in training.make_callbacks(schedule='plateau') and "
+    hint_text=("Find the ReduceLROnPlateau in make_callbacks(schedule='plateau') and "
                "read its .factor and .min_lr: each reduction multiplies the rate by the factor, "
                "never going below min_lr."),
-    solution_text=("import keras\n\n"
-                   "rule = next(c for c in training.make_callbacks(schedule='plateau')\n"
-                   "            if isinstance(c, keras.callbacks.ReduceLROnPlateau))\n"
-                   "answer = max(3e-3 * rule.factor ** 4, rule.min_lr)"),
+    label="ch04-ex4",
 )
 
 q5 = Question(
@@ -207,7 +201,5 @@ q5 = Question(
     checker=epochs_checker(epochs_after_resume),
     hint_text=("BackupAndRestore writes a backup at the end of each epoch. Which epochs had "
                "finished when the crash came? The resumed fit starts right after the last one."),
-    solution_text=("epochs, crashed_in = 6, 4\n"
-                   "finished = crashed_in - 1  # epochs 1 to 3 were backed up\n"
-                   "answer = epochs - finished  # epochs 4, 5 and 6 run again"),
+    label="ch04-ex5",
 )

@@ -17,12 +17,12 @@ q1 = Question(
     checker=close_to(expected_phase1_params, rtol=0),
     hint_text=("A dense layer from 1,280 inputs to 256 units has 1,280 x 256 weights and 256 "
                "biases; each of the two output units has 256 weights and one bias."),
-    solution_text="answer = (1280 * 256 + 256) + 2 * (256 + 1)  # = 328,450",
+    label="ch05-ex1",
 )
 
 q2 = Question(
     name="Question 2 (MobileNetV2's preprocessing)",
     checker=close_to(51 / 127.5 - 1, rtol=0, atol=1e-6),
     hint_text="Divide by 127.5, then subtract 1: 0 becomes -1 and 255 becomes 1.",
-    solution_text="answer = 51 / 127.5 - 1  # = -0.6",
+    label="ch05-ex2",
 )

@@ -29,6 +29,6 @@ q1 = BoundQuestion(
                           wrong="a neighbour is one group away: |band_pred - band| <= 1"),
     hint_text="Take the absolute difference of band_pred and band, and the share of faces where "
               "it is at most 1.",
-    solution_text="answer = ((p['band_pred'] - p['band']).abs() <= 1).mean()",
+    label="ch06-ex1",
     bound=_BOUND, bind_hint="run ch06.use(predictions['regression']) once",
 )

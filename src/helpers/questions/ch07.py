@@ -29,8 +29,6 @@ q1 = BoundQuestion(
     checker=close_to(expected_ece_5, rtol=0, atol=1e-6),
     hint_text="Cut p_female into 5 equal bins from 0 to 1; in each, take |mean p_female - share "
               "labelled female|; average these gaps weighted by the number of faces per bin.",
-    solution_text="t = evaluation.calibration_table(predictions, bins=5)\n"
-                  "answer = ((t['mean_predicted'] - t['share_female']).abs() * t['faces']).sum()"
-                  " / t['faces'].sum()",
+    label="ch07-ex2",
     bound=_BOUND, bind_hint="run ch07.use(predictions) once",
 )

