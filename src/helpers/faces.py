@@ -169,6 +169,16 @@ def crop_face(image: np.ndarray, box: list[int], scale: float = UTKFACE_CROP["sc
     return image[np.ix_(rows, cols)]
 
 
+def on_grey_page(image: np.ndarray, canvas: int = 3) -> tuple[np.ndarray, int]:
+    """A crop pasted in the middle of a grey page `canvas` times its size (a stand-in photo for
+    a detector), and the margin on each side in pixels."""
+    side = image.shape[0]
+    pad = side * (canvas - 1) // 2
+    page = np.full((side * canvas, side * canvas, 3), 128, np.uint8)
+    page[pad:pad + side, pad:pad + image.shape[1]] = image[..., :3]
+    return page, pad
+
+
 def crop_calibration(images: Iterable[np.ndarray], canvas: int = 3) -> dict[str, float]:
     """Where UTKFace-style crops sit around the detector's box: each crop is pasted in the middle
     of a grey canvas `canvas` times its size and detected; returns the median crop/box size
@@ -177,9 +187,7 @@ def crop_calibration(images: Iterable[np.ndarray], canvas: int = 3) -> dict[str,
     for image in images:
         n += 1
         side = image.shape[0]
-        pad = side * (canvas - 1) // 2
-        page = np.full((side * canvas, side * canvas, 3), 128, np.uint8)
-        page[pad:pad + side, pad:pad + image.shape[1]] = image[..., :3]
+        page, pad = on_grey_page(image, canvas)
         boxes = detect_faces(page)
         if boxes:
             x, y, w, h = boxes[0]

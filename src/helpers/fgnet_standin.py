@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from .fgnet import write_pts
-from .synthetic import cache_root, draw_face
+from .synthetic import cached_folder, draw_face
 
 STANDIN_VERSION = 1  # bump when the pictures change, so cached folders are regenerated
 
@@ -113,19 +113,8 @@ def make_standin_fgnet(folder: str | os.PathLike, n_people: int = 8, photos: int
 
 def standin_fgnet_folder(n_people: int = 8, photos: int = 6, seed: int = 0) -> Path:
     """The cached stand-in FG-NET folder, generated on first use (a second or two)."""
-    folder = cache_root() / f"fgnet-standin-v{STANDIN_VERSION}-p{n_people}-n{photos}-s{seed}"
-    done = folder / ".complete"
-    if not done.exists():
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        make_standin_fgnet(tmp, n_people, photos, seed)
-        (tmp / ".complete").write_text("ok\n")
-        try:
-            tmp.rename(folder)
-        except OSError:  # another process finished first
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return cached_folder(f"fgnet-standin-v{STANDIN_VERSION}-p{n_people}-n{photos}-s{seed}",
+                         lambda tmp: make_standin_fgnet(tmp, n_people, photos, seed))
 
 
 def fgnet_or_standin(path: str | os.PathLike | None = None, seed: int = 0):

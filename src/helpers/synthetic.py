@@ -12,6 +12,7 @@ Nothing here is a real person. It lets the whole course build and test offline i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -133,13 +134,13 @@ def cache_root() -> Path:
     return Path(os.environ.get("COURSE_CACHE", Path.home() / ".cache" / "age-gender-course"))
 
 
-def synthetic_folder(n: int = 600, seed: int = 0) -> Path:
-    """The cached stand-in dataset of n faces, generated on first use (a few seconds)."""
-    folder = cache_root() / f"synthetic-v{GENERATOR_VERSION}-n{n}-s{seed}"
-    done = folder / ".complete"
-    if not done.exists():
+def cached_folder(name: str, make: Callable[[Path], object]) -> Path:
+    """cache_root()/name, made by make(folder) on first use, in a temporary folder renamed when
+    complete (so a half-written folder is never used, and parallel processes do not clash)."""
+    folder = cache_root() / name
+    if not (folder / ".complete").exists():
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        make_synthetic_utkface(tmp, n=n, seed=seed)
+        make(tmp)
         (tmp / ".complete").write_text("ok\n")
         try:
             tmp.rename(folder)
@@ -148,3 +149,9 @@ def synthetic_folder(n: int = 600, seed: int = 0) -> Path:
 
             shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def synthetic_folder(n: int = 600, seed: int = 0) -> Path:
+    """The cached stand-in dataset of n faces, generated on first use (a few seconds)."""
+    return cached_folder(f"synthetic-v{GENERATOR_VERSION}-n{n}-s{seed}",
+                         lambda tmp: make_synthetic_utkface(tmp, n=n, seed=seed))
