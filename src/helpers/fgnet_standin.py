@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .fgnet import write_pts
+from .fgnet import FgnetReport, write_pts
 from .synthetic import cached_folder, draw_face
 
 STANDIN_VERSION = 1  # bump when the pictures change, so cached folders are regenerated
@@ -117,7 +117,7 @@ def standin_fgnet_folder(n_people: int = 8, photos: int = 6, seed: int = 0) -> P
                          lambda tmp: make_standin_fgnet(tmp, n_people, photos, seed))
 
 
-def fgnet_or_standin(path: str | os.PathLike | None = None, seed: int = 0):
+def fgnet_or_standin(path: str | os.PathLike | None = None, seed: int = 0) -> FgnetReport:
     """The real FG-NET photos when they can be found (helpers.fgnet.find_fgnet), else the
     stand-in, saying so; asking for a folder (path or $FGNET_DIR) that is not there is an error,
     never a quiet switch to stand-in photos."""
