@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers.cli import main
+from helpers.data import AGE_BAND_LABELS
 
 
 def test_data_check_json_keys(synthetic_dir, capsys):
@@ -64,6 +65,10 @@ def test_evaluate_json_keys_on_every_usable_face(trained, synthetic_dir, capsys)
     assert {"n", "gender_accuracy", "gender_f1", "age_mae", "age_rmse"} <= set(scores)
     assert scores["n"] == 85  # the whole folder, no split
     assert 0 <= scores["gender_accuracy"] <= 1 and scores["age_mae"] > 0
+    # course train calibrated a 90% interval on the validation faces; evaluate reports it
+    assert 0 < scores["age_interval_coverage"] <= 1 and scores["age_interval_mean_width"] > 0
+    assert set(scores["age_interval_coverage_by_age_band"]) <= set(AGE_BAND_LABELS)
+    assert isinstance(scores["test_time_mirror"], bool)
 
 
 def test_evaluate_one_split_and_record(trained, synthetic_dir, tmp_path, capsys):
@@ -77,6 +82,9 @@ def test_evaluate_one_split_and_record(trained, synthetic_dir, tmp_path, capsys)
     summary = json.loads(record.read_text())["summary"]
     low, high = summary["age_mae_95ci"]
     assert low <= summary["age_mae"] <= high and summary["scored_faces"] == n_test
+    assert summary["age_head"] == "distribution" and 0 <= summary["age_interval_coverage"] <= 1
+    config = json.loads((trained / "config.json").read_text())
+    assert config["age_interval"]["spread"] == "age_sd" and config["age_interval"]["q"] > 0
 
 
 def test_evaluate_errors_are_clear(trained, tmp_path, capsys):
@@ -102,6 +110,8 @@ def test_predict_json_lines(trained, synthetic_dir, tmp_path, capsys):
     (found,) = lines[0]["faces"]
     assert found["box"] == [0, 0, 200, 200] and found["gender"] in {"male", "female"}
     assert 0.5 <= found["gender_probability"] <= 1 and found["age"] > 0
+    low, high = found["age_interval"]  # the run's 90% interval, around the estimate
+    assert 0 <= low <= found["age"] <= high
     assert lines[1]["faces"] == [] and "cannot read" in lines[1]["error"]
     assert "broken.jpg" in captured.err
 

@@ -12,7 +12,9 @@ from helpers.taught import grad_cam, scratch_cnn, split_model, transfer_model
 
 def test_heatmaps_for_a_scratch_cnn_and_a_transfer_model():
     images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
-    for model in (scratch_cnn(32, 3), transfer_model("mobilenetv2", 32, weights=None).model):
+    for model in (scratch_cnn(32, 3), scratch_cnn(32, 3, age_head="distribution"),
+                  transfer_model("mobilenetv2", 32, weights=None).model,
+                  transfer_model("mobilenetv2", 32, weights=None, age_head="distribution").model):
         for head in ("gender", "age"):
             cams = grad_cam(model, images, head=head)
             assert cams.shape == (3, 32, 32)

@@ -370,3 +370,22 @@ def test_the_real_fgnet_copy_scans_cleanly_and_uses_fgnets_own_markup(real_fgnet
     sample = usable[usable["has_landmarks"]].head(20)
     layouts = {align.landmark_layout(fgnet.read_pts(p)) for p in sample["points"]}
     assert layouts == {"fgnet"}  # not the iBUG layout its README describes
+
+
+def test_fine_tuning_a_saved_transfer_model_trains_its_top_on_cached_features(tmp_path):
+    import keras
+
+    from helpers import finetune
+    from helpers.taught import transfer_model
+
+    parts = transfer_model("mobilenetv2", 32, weights=None, age_head="distribution")
+    parts.model.save(tmp_path / "model.keras")
+    model = keras.models.load_model(tmp_path / "model.keras")  # as course finetune loads it
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32)
+    ages = np.linspace(5, 60, 8)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    finetune.finetune_model(model, images, ages, epochs=1)
+    after = [w.numpy() for w in model.trainable_weights]
+    assert any(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
+    assert finetune.predict_ages(model, images).shape == (8,)

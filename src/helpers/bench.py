@@ -84,6 +84,7 @@ def course_training(paths: list[str], image_size: int = 64) -> float:
     from .config import get_preset
     from .models import compile_model, get_model_spec
     from .pipeline import make_dataset
+    from .taught import age_head_loss, training_view
     from .training import build_model
 
     preset = get_preset("cpu")
@@ -92,7 +93,9 @@ def course_training(paths: list[str], image_size: int = 64) -> float:
     ds = make_dataset(frame, image_size, preset.channels, preset.batch_size, shuffle=True)
     for _ in ds:  # decode once into the cache, as the first epoch does
         pass
-    model = compile_model(build_model(get_model_spec("scratch"), preset, image_size=image_size))
+    spec = get_model_spec("scratch")
+    model = training_view(build_model(spec, preset, image_size=image_size))
+    model = compile_model(model, age_weight=spec.age_weight, **age_head_loss(model))
     model.fit(ds.take(2), verbose=0, shuffle=False)  # warm-up (the dataset shuffles itself)
     start = time.perf_counter()
     model.fit(ds, epochs=1, verbose=0, shuffle=False)

@@ -173,8 +173,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(faces) == 0:
         raise DataError(f"No usable faces to evaluate in {report.folder}"
                         + (f" (split {args.split})" if args.split else ""))
-    predictions = predict_faces(model, faces, flip_average=args.flip)
+    from .runs import prediction_settings
+
+    mirror, q = prediction_settings(args.model)
+    mirror = mirror if args.flip is None else args.flip
+    predictions = predict_faces(model, faces, flip_average=mirror)
     scores = score(predictions)
+    scores["test_time_mirror"] = mirror
+    if q is not None:
+        from .evaluation import interval_coverage, with_age_interval
+
+        predictions = with_age_interval(predictions, q)
+        coverage = interval_coverage(predictions)
+        scores.update(age_interval_coverage=coverage["coverage"],
+                      age_interval_mean_width=coverage["mean_width"])
+        for column in ("age_band", "gender"):
+            table = interval_coverage(predictions, column)
+            scores[f"age_interval_coverage_by_{column}"] = {
+                str(k): round(float(v), 4) for k, v in table["coverage"].items()}
     if args.record:
         from .evaluation import record_run
 
@@ -190,6 +206,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f"F1 {scores['gender_f1']:.3f}")
         print(f"  age: MAE {scores['age_mae']:.2f} years, RMSE {scores['age_rmse']:.2f}, "
               f"R² {scores['age_r2']:.3f}")
+        if q is not None:
+            bands = ", ".join(f"{k} {v:.0%}" for k, v in
+                              scores["age_interval_coverage_by_age_band"].items())
+            print(f"  90% age intervals: cover {scores['age_interval_coverage']:.1%} of the "
+                  f"faces, {scores['age_interval_mean_width']:.1f} years wide on average; by "
+                  f"age group: {bands}")
+        else:
+            print("  (no age intervals: the model's run folder has no calibration from "
+                  "`course train`)")
+        print(f"  {'each face averaged with its mirror image' if mirror else 'one view per face'}")
     return 0
 
 
@@ -240,8 +266,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     align = args.detect and (args.crop == "eyes" if args.crop else PREDICT_ALIGNS)
     if align and not alignment_status()[0]:
         print(f"course: {alignment_status()[1]}", file=sys.stderr)
+    from .runs import prediction_settings
+
+    mirror, q = prediction_settings(args.model)
     failures = 0
-    for result in predict_images(model, args.images, detect=args.detect, align=align):
+    for result in predict_images(model, args.images, detect=args.detect, align=align,
+                                 mirror=mirror, interval_q=q):
         if "error" in result:
             failures += 1
             print(f"course: error: {result['image']}: {result['error']}", file=sys.stderr)
@@ -254,8 +284,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{result['image']}: no face found", flush=True)
         for face in result["faces"]:
             where = f" at {face['box']}" if args.detect else ""
+            interval = (f" (90% interval {face['age_interval'][0]:.0f}-"
+                        f"{face['age_interval'][1]:.0f})" if "age_interval" in face else "")
             print(f"{result['image']}: {face['gender']} ({face['gender_probability']:.0%}), "
-                  f"age {face['age']:.0f}{where}", flush=True)
+                  f"age {face['age']:.0f}{interval}{where}", flush=True)
     return 1 if failures else 0
 
 
@@ -290,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, required=True)
     evaluate.add_argument("--split", choices=["train", "val", "test"], default=None,
                           help="only the faces of this split of the run (default: every face)")
-    evaluate.add_argument("--flip", action="store_true",
-                          help="average each face's prediction with its mirror image's")
+    evaluate.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                          help="average each face's prediction with its mirror image's "
+                               "(default: what `course train` chose on the validation faces)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--dataset", choices=["utkface", "fgnet"], default=None,
                           help="the folder's kind (default: fgnet when its names are FG-NET's "

@@ -26,6 +26,7 @@ class Preset:
     study_epochs: int = 2
     transfer_size: int = 128  # input side of the pretrained backbones (they need >= 32)
     transfer_epochs: int = 24  # both phases of `course train --model mobilenetv2 | vgg16`
+    scratch_epochs: int | None = None  # `course train --model scratch` (None: epochs)
 
     def to_dict(self) -> dict:
         """The preset as a plain dict (for JSON configs and glue)."""
@@ -41,7 +42,8 @@ PRESETS: dict[str, Preset] = {
     "cpu": Preset(
         "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=30,
         batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
-        study_faces=4000, study_epochs=5, transfer_size=128, transfer_epochs=24,
+        study_faces=4000, study_epochs=5, transfer_size=128, transfer_epochs=34,
+        scratch_epochs=55,
     ),
     "gpu": Preset(
         "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,

@@ -30,7 +30,7 @@ def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128
         raise ValueError("no faces to predict: the table is empty")
     size, channels = input_shape(model)
     ds = make_dataset(faces, size, channels, batch_size=batch_size, cache=False)
-    columns: dict[str, list[np.ndarray]] = {"age": [], "gender": []}
+    columns: dict[str, list[np.ndarray]] = {"age": [], "gender": [], "age_sd": []}
     for x, _ in ds:
         outs = [model(x, training=False)]
         if flip_average:
@@ -44,7 +44,43 @@ def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128
     out["p_female"] = np.concatenate(columns["gender"]).astype(float)
     out["gender_pred"] = (out["p_female"] >= 0.5).astype(int).where(out["p_female"].notna())
     out["age_error"] = out["age_pred"] - out["age"]
+    spread = np.concatenate(columns["age_sd"]).astype(float)
+    if not np.isnan(spread).all():  # a distribution head says how spread out its belief is
+        out["age_sd"] = spread
     return out
+
+
+def age_spread(predictions: pd.DataFrame) -> np.ndarray:
+    """The spread that scales each face's interval: the age distribution's standard deviation
+    (chapter 4's distribution head), else 1 year for every face (a regression head)."""
+    if "age_sd" in predictions:
+        return predictions["age_sd"].to_numpy(float)
+    return np.ones(len(predictions))
+
+
+def with_age_interval(predictions: pd.DataFrame, q: float) -> pd.DataFrame:
+    """The predictions plus age_low and age_high: chapter 7's conformal interval, age +- q x
+    spread, and whether it holds the true age (age_covered)."""
+    from .taught import age_interval
+
+    out = predictions.copy()
+    out["age_low"], out["age_high"] = age_interval(out["age_pred"], age_spread(out), q)
+    out["age_covered"] = out["age"].between(out["age_low"], out["age_high"])
+    return out
+
+
+def interval_coverage(predictions: pd.DataFrame, column: str | None = None) -> pd.DataFrame | dict:
+    """The share of faces whose true age lies in their interval and the mean width in years,
+    over all faces (a dict) or per group of a column (a table, age bands in order of age)."""
+    frame = predictions.assign(width=predictions["age_high"] - predictions["age_low"])
+    if column is None:
+        return {"faces": len(frame), "coverage": float(frame["age_covered"].mean()),
+                "mean_width": float(frame["width"].mean())}
+    if column == "age_band":
+        frame["age_band"] = age_band(frame["age"]).array
+    return (frame.groupby(column, observed=True)
+            .agg(faces=("age_covered", "size"), coverage=("age_covered", "mean"),
+                 mean_width=("width", "mean")))
 
 
 def gender_scores(y_true, p_female, threshold: float = 0.5) -> dict[str, float]:
@@ -255,7 +291,13 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
                "age_mae": round(scores["age_mae"], 3),
                "age_mae_95ci": [round(mae["low"], 3), round(mae["high"], 3)],
                "age_rmse": round(scores["age_rmse"], 3),
-               "gender_ece": round(expected_calibration_error(predictions), 4)}
+               "gender_ece": round(expected_calibration_error(predictions), 4),
+               "age_head": config.get("options", {}).get("age_head", "regression"),
+               "test_time_mirror": bool(config.get("test_time_mirror", False))}
+    if "age_covered" in predictions:  # the run's 90% intervals (course evaluate adds them)
+        coverage = interval_coverage(predictions)
+        summary.update(age_interval_coverage=round(coverage["coverage"], 4),
+                       age_interval_mean_width=round(coverage["mean_width"], 2))
     import os
 
     config = {**config, "data": Path(config["data"]).name}  # no local paths in the record
@@ -267,6 +309,11 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
         if column in predictions or column == "age_band":
             table = group_scores(predictions, column).reset_index()
             record[f"groups_{column}"] = table.astype({column: str}).round(4).to_dict(
+                orient="records")
+    if "age_covered" in predictions:
+        for column in ("age_band", "gender"):
+            table = interval_coverage(predictions, column).reset_index()
+            record[f"interval_coverage_{column}"] = table.astype({column: str}).round(4).to_dict(
                 orient="records")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(record, indent=2) + "\n")

@@ -208,24 +208,39 @@ def prepare_crop(crop: np.ndarray, image_size: int, channels: int) -> np.ndarray
     return tf.round(image).numpy()
 
 
-def predict_crops(model: keras.Model, crops: list[np.ndarray]) -> list[dict]:
-    """Age (years) and gender (with the probability of that gender) for each RGB face crop."""
+def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = False,
+                  interval_q: float | None = None) -> list[dict]:
+    """Age (years) and gender (with the probability of that gender) for each RGB face crop;
+    with `mirror`, each crop's answers averaged with its mirror image's; with `interval_q` (the
+    conformal scale `course train` stores), "age_interval": [low, high], a 90% interval."""
+    from .taught import age_interval
+
     if not crops:
         return []
     shape = model.inputs[0].shape
     batch = np.stack([prepare_crop(c, int(shape[1]), int(shape[-1])) for c in crops])
-    out = model(batch, training=False)
+    outs = [model(batch, training=False)]
+    if mirror:
+        outs.append(model(batch[:, :, ::-1, :], training=False))
+    heads = {head: np.mean([np.asarray(out[head])[:, 0] for out in outs], axis=0)
+             for head in ("age", "gender", "age_sd") if head in outs[0]}
     results = []
-    for age, p_female in zip(out["age"].numpy()[:, 0], out["gender"].numpy()[:, 0], strict=True):
+    for i, (age, p_female) in enumerate(zip(heads["age"], heads["gender"], strict=True)):
         female = bool(p_female >= 0.5)
-        results.append({"gender": GENDERS[int(female)],
-                        "gender_probability": round(float(p_female if female else 1 - p_female), 4),
-                        "age": round(float(age), 1)})
+        face = {"gender": GENDERS[int(female)],
+                "gender_probability": round(float(p_female if female else 1 - p_female), 4),
+                "age": round(float(age), 1)}
+        if interval_q is not None:
+            spread = heads["age_sd"][i] if "age_sd" in heads else 1.0
+            low, high = age_interval(age, spread, interval_q)
+            face["age_interval"] = [round(float(low), 1), round(float(high), 1)]
+        results.append(face)
     return results
 
 
 def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True,
-                  align: bool = False) -> list[dict]:
+                  align: bool = False, mirror: bool = False,
+                  interval_q: float | None = None) -> list[dict]:
     """Every face of an RGB photo, largest first: {"box", "gender", "gender_probability", "age"}
     (without `detect`, the whole image is one face crop); [] when no face is found. With
     `detect`, each face also says how it was cut, "crop": "box" (framed around the detector's
@@ -246,11 +261,13 @@ def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True,
         crops = [crop_face(image, box) for box in boxes]
         how = ["box"] * len(boxes)
     return [{"box": [int(v) for v in box], **face, **({"crop": kind} if kind else {})}
-            for box, face, kind in zip(boxes, predict_crops(model, crops), how, strict=True)]
+            for box, face, kind in zip(boxes, predict_crops(model, crops, mirror, interval_q), how,
+                                       strict=True)]
 
 
 def predict_images(model: keras.Model, paths: Iterable[str | Path],
-                   detect: bool = False, align: bool = False) -> Iterator[dict]:
+                   detect: bool = False, align: bool = False, mirror: bool = False,
+                   interval_q: float | None = None) -> Iterator[dict]:
     """One result per image: {"image", "faces": [{"box", "gender", "gender_probability", "age"}]},
     or {"image", "faces": [], "error"} for a file that cannot be read. Without `detect`, each
     image is one face crop; with it, faces are found first (an image may have none), and cut
@@ -262,7 +279,8 @@ def predict_images(model: keras.Model, paths: Iterable[str | Path],
             yield {"image": str(path), "faces": [], "error": str(exc)}
             continue
         yield {"image": str(path), "faces": predict_photo(model, image, detect=detect,
-                                                          align=align)}
+                                                          align=align, mirror=mirror,
+                                                          interval_q=interval_q)}
 
 
 PHOTOS_ENV = "COURSE_PHOTOS"

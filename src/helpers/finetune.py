@@ -21,6 +21,7 @@ from .data import seed_everything
 from .evaluation import input_shape
 from .faces import prepare_crop
 from .grouped import person_bootstrap, person_folds
+from .taught import age_head_loss, compile_model, training_view
 
 # What seed paper 003 reports on FG-NET, before and after training on it (its protocol is not
 # described in enough detail to repeat; quoted for comparison, not reproduced).
@@ -81,11 +82,11 @@ def finetune_model(model: keras.Model, images: np.ndarray, ages: np.ndarray,
         trunk, net = parts
         x = np.asarray(trunk.predict(x, batch_size=64, verbose=0))
     y_gender = np.asarray(net.predict(x, batch_size=64, verbose=0)["gender"], np.float32)
-    net.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                loss={"age": "mae", "gender": "binary_crossentropy"},
-                loss_weights={"age": 1.0, "gender": 1.0})
-    net.fit(x, {"age": y_age, "gender": y_gender}, epochs=epochs, batch_size=batch_size,
-            shuffle=True, verbose=verbose)
+    trains = training_view(net)  # a distribution head trains on its probabilities (chapter 4)
+    compile_model(trains, keras.optimizers.Adam(learning_rate), age_weight=1.0,
+                  gender_weight=1.0, **age_head_loss(trains))
+    trains.fit(x, {"age": y_age, "gender": y_gender}, epochs=epochs, batch_size=batch_size,
+               shuffle=True, verbose=verbose)
     return model
 
 

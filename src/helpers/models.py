@@ -18,19 +18,26 @@ from .config import Preset
 
 # The chapters' code, re-exported for the callers that know it as helpers.models.*
 from .taught import (  # noqa: F401
+    AGE_BINS,
     AGE_OFFSET,
     AGE_SCALE,
     age_output,
+    age_outputs,
     augmentation,
     compile_model,
     conv_block,
     scratch_cnn,
     seed_cnn,
+    training_view,
 )
 
 # The chosen scratch network's filters per block: 16 instead of the seeds' 32 in the first block,
 # which runs on the most pixels, so blocks 1 and 2 cost about half (chapter 4 measures it).
 NARROW_FIRST_BLOCK = (16, 64, 128, 256)
+
+# The age loss weight of chapter 4's distribution head: its KL term (about 1 to 3) and the 0.1 x
+# error in years are on another scale than the regression head's MAE in years (weighted 0.1).
+DISTRIBUTION_AGE_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -61,16 +68,19 @@ MODELS: dict[str, ModelSpec] = {
                           description="seed 001's network: grayscale, valid convolutions, "
                                       "flatten, a ReLU age unit, no augmentation",
                           min_size=48),
-    "scratch": ModelSpec("scratch", scratch_cnn, channels=None, age_weight=0.1, gender_weight=1.0,
+    "scratch": ModelSpec("scratch", scratch_cnn, channels=None,
+                         age_weight=DISTRIBUTION_AGE_WEIGHT, gender_weight=1.0,
                          schedule="cosine", learning_rate=1e-3,
                          description="the chapter's best scratch network: batch norm, global "
                                      "average pooling, flips, a narrower first block, cosine "
-                                     "learning rate",
-                         options={"widths": NARROW_FIRST_BLOCK}),
-    "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3, age_weight=0.1, gender_weight=1.0,
+                                     "learning rate, age as a distribution over the years",
+                         options={"widths": NARROW_FIRST_BLOCK, "age_head": "distribution"}),
+    "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3,
+                             age_weight=DISTRIBUTION_AGE_WEIGHT, gender_weight=1.0,
                              schedule="cosine", learning_rate=1e-4, backbone="mobilenetv2",
                              description="ImageNet MobileNetV2, heads then its last blocks "
-                                         "fine-tuned (two phases)"),
+                                         "fine-tuned (two phases), age as a distribution",
+                             options={"age_head": "distribution"}),
     "vgg16": ModelSpec("vgg16", None, channels=3, age_weight=0.1, gender_weight=1.0,
                        schedule="cosine", learning_rate=1e-4, backbone="vgg16",
                        description="ImageNet VGG16, heads then its last block fine-tuned "
@@ -83,6 +93,16 @@ def get_model_spec(name: str) -> ModelSpec:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
     return MODELS[name]
+
+
+def default_epochs(spec: ModelSpec, preset: Preset) -> int:
+    """The epochs `course train` gives a named model at a preset: the transfer budget for a
+    backbone, the preset's `scratch_epochs` for the scratch network, else its `epochs`."""
+    if spec.backbone:
+        return preset.transfer_epochs
+    if spec.name == "scratch" and preset.scratch_epochs:
+        return preset.scratch_epochs
+    return preset.epochs
 
 
 def input_size(spec: ModelSpec, preset: Preset) -> int:

@@ -343,8 +343,32 @@ def photo_with_faces(image: np.ndarray, faces: list[dict], ax: Axes | None = Non
     for face in faces:
         x, y, w, h = face["box"]
         ax.add_patch(Rectangle((x, y), w, h, fill=False, color="yellow", lw=2))
-        ax.text(x, y - 4, f"{face['gender']} {face['gender_probability']:.0%}, {face['age']:.0f} y",
-                color="black", fontsize=8, backgroundcolor="yellow")
+        interval = (f" ({face['age_interval'][0]:.0f}-{face['age_interval'][1]:.0f})"
+                    if "age_interval" in face else "")
+        ax.text(x, y - 4, f"{face['gender']} {face['gender_probability']:.0%}, "
+                f"{face['age']:.0f} y{interval}", color="black", fontsize=8,
+                backgroundcolor="yellow")
     ax.set_title(title or (f"{len(faces)} face(s) found" if faces else "no face found"))
     ax.axis("off")
     return ax
+
+
+def interval_examples(predictions: pd.DataFrame, k: int = 12, seed: int = 0) -> Figure:
+    """k random faces' 90% age intervals (bars), predicted ages (dots) and true ages (crosses,
+    red when outside the interval), sorted by predicted age."""
+    sample = predictions.sample(min(k, len(predictions)), random_state=seed)
+    sample = sample.sort_values("age_pred").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(sample) + 1.2))
+    rows = np.arange(len(sample))
+    ax.hlines(rows, sample["age_low"], sample["age_high"], color="tab:blue", lw=4, alpha=0.5,
+              label="90% interval")
+    ax.scatter(sample["age_pred"], rows, color="tab:blue", zorder=3, label="predicted age")
+    inside = sample["age_covered"].to_numpy(bool)
+    ax.scatter(sample["age"][inside], rows[inside], marker="x", color="black", zorder=4,
+               label="true age")
+    ax.scatter(sample["age"][~inside], rows[~inside], marker="x", color="tab:red", zorder=4,
+               label="true age, outside")
+    ax.set(yticks=[], xlabel="age (years)", title="Age intervals of random test faces")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .config import Preset, get_preset
 from .data import DataNotFoundError, scan_folder, seed_everything, split_faces
-from .models import count_params, get_model_spec, input_size
-from .taught import compile_model, learning_rate
+from .models import count_params, default_epochs, get_model_spec, input_size
+from .taught import age_head_loss, compile_model, conformal_scale, learning_rate, training_view
 from .training import build_model, datasets_for, fit, load_trained_model
 from .transfer import phase_epochs, train_transfer, trainable_per_phase, transfer_model
 
@@ -114,7 +114,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     config.json, splits.csv); a second call after an interruption resumes from out/backup."""
     run = RunFolder(Path(out))
     spec = get_model_spec(model_name)
-    epochs = epochs or (preset.transfer_epochs if spec.backbone else preset.epochs)
+    epochs = epochs or default_epochs(spec, preset)
     if run.finished():
         previous = run.config()
         print(f"{run.model_path} is already trained ({previous['epochs_run']} epochs); "
@@ -127,7 +127,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     n_train = int((faces["split"] == "train").sum())
     extra: dict = {}
     if spec.backbone:  # a pretrained backbone, trained in two phases on cached features
-        parts = transfer_model(spec.backbone, size)
+        parts = transfer_model(spec.backbone, size, **spec.options)
         model, phases = parts.model, phase_epochs(epochs)
         trainable = list(trainable_per_phase(parts).values())
         extra = {"pretrained": parts.pretrained, "weights": parts.weights_note,
@@ -135,10 +135,12 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
                  "phase_epochs": list(phases), "trainable_params_per_phase": trainable}
     else:
         model = build_model(spec, preset, seed)
+        trains = training_view(model)  # the same layers; a distribution head trains on its probs
         steps = math.ceil(n_train / preset.batch_size)
-        compile_model(model, keras.optimizers.Adam(
+        compile_model(trains, keras.optimizers.Adam(
                           learning_rate(spec.schedule, spec.learning_rate, epochs, steps)),
-                      age_weight=spec.age_weight, gender_weight=spec.gender_weight)
+                      age_weight=spec.age_weight, gender_weight=spec.gender_weight,
+                      **age_head_loss(trains))
     config = {"model": spec.name, "description": spec.description, "options": spec.options,
               "preset": preset.to_dict(),
               "seed": seed, "data": data, "data_source": source,
@@ -168,7 +170,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)
         # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop
         # early.
-        history = fit(model, train_ds, val_ds, epochs, run_dir=run.path, schedule=spec.schedule,
+        history = fit(trains, train_ds, val_ds, epochs, run_dir=run.path, schedule=spec.schedule,
                       patience=epochs if spec.schedule == "cosine" else 5, verbose=verbose)
         final = history
     model.save(run.model_path)
@@ -177,6 +179,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     # The weights kept: the last epoch's for a cosine schedule, else the best val_loss's.
     last = final.iloc[-1] if spec.schedule == "cosine" else \
         final.iloc[int(final["val_loss"].idxmin())]
+    config.update(calibrate(model, faces[faces["split"] == "val"]))
     config.update(finished=True, epochs_run=len(history),
                   seconds_this_session=round(time.perf_counter() - start, 1),
                   seconds_per_epoch=round(float(history["seconds"].mean()), 1)
@@ -188,4 +191,46 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     print(f"Saved {run.model_path}: epoch {config['kept_epoch']}, validation age MAE "
           f"{config['val_age_mae']:.2f} years, gender accuracy "
           f"{config['val_gender_accuracy']:.1%}.", flush=True)
+    interval, one, both = config["age_interval"], config["val_one_view"], config["val_mirror"]
+    how = "each face averaged with its mirror image" if config["test_time_mirror"] else \
+        "one view per face"
+    print(f"  at prediction time: {how} (validation: {both['age_mae']:.2f} years and "
+          f"{both['gender_accuracy']:.1%} with the mirror, {one['age_mae']:.2f} and "
+          f"{one['gender_accuracy']:.1%} without); 90% age intervals: age +- "
+          f"{interval['q']:.2f} x {interval['spread']}", flush=True)
     return config
+
+
+def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> dict:
+    """What `course predict` and `course evaluate` use beside the model, chosen on the validation
+    faces: whether to average each face with its mirror image (kept when it lowers the age MAE
+    without lowering gender accuracy), and the conformal scale of the 90% age interval."""
+    from .evaluation import age_spread, predict_faces, score
+
+    views = {mirror: predict_faces(model, val, flip_average=mirror) for mirror in (False, True)}
+    scores = {mirror: score(pred) for mirror, pred in views.items()}
+    mirror = bool(scores[True]["age_mae"] < scores[False]["age_mae"]
+                  and scores[True]["gender_accuracy"] >= scores[False]["gender_accuracy"])
+    chosen = views[mirror]
+    spread = "age_sd" if "age_sd" in chosen else "1 year"
+    q = conformal_scale(chosen["age_error"], age_spread(chosen), coverage)
+    brief = {m: {"age_mae": round(s["age_mae"], 3),
+                 "gender_accuracy": round(s["gender_accuracy"], 4)} for m, s in scores.items()}
+    return {"test_time_mirror": mirror, "val_one_view": brief[False], "val_mirror": brief[True],
+            "age_interval": {"coverage": coverage, "q": round(q, 4), "spread": spread,
+                             "calibrated_on": f"{len(val):,} validation faces"}}
+
+
+def prediction_options(config: dict) -> dict:
+    """predict_photo's `mirror` and `interval_q` from a run's config: what `course train` chose
+    (no mirror and no interval for a run from before it calibrated any)."""
+    interval = config.get("age_interval") or {}
+    return {"mirror": bool(config.get("test_time_mirror", False)),
+            "interval_q": interval.get("q")}
+
+
+def prediction_settings(model_path: str | Path) -> tuple[bool, float | None]:
+    """The mirror averaging and the interval scale `course train` chose for a model (from its
+    run's config.json); (False, None) for a model without one."""
+    options = prediction_options(RunFolder.of(model_path).config())
+    return options["mirror"], options["interval_q"]

@@ -53,13 +53,16 @@ def seed_cnn(image_size: int = 128, channels: int = 1) -> keras.Model:
 
 def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None,
                   age_weight: float = 1.0, gender_weight: float = 1.0,
-                  gender_loss: str | keras.losses.Loss = "binary_crossentropy") -> keras.Model:
-    """One loss per head (MAE for age, cross-entropy for gender), weighted, and a metric each."""
+                  gender_loss: str | keras.losses.Loss = "binary_crossentropy",
+                  age_loss: str | keras.losses.Loss = "mae",
+                  age_metric: keras.metrics.Metric | None = None) -> keras.Model:
+    """One loss per head (MAE for age, cross-entropy for gender), weighted, and a metric each
+    (chapter 4's age distribution brings its own age loss and metric)."""
     model.compile(
         optimizer=optimizer or keras.optimizers.Adam(learning_rate=1e-3),
-        loss={"age": "mae", "gender": gender_loss},
+        loss={"age": age_loss, "gender": gender_loss},
         loss_weights={"age": age_weight, "gender": gender_weight},
-        metrics={"age": [keras.metrics.MeanAbsoluteError(name="mae")],
+        metrics={"age": [age_metric or keras.metrics.MeanAbsoluteError(name="mae")],
                  "gender": [keras.metrics.BinaryAccuracy(name="accuracy")]})
     return model
 
@@ -86,6 +89,94 @@ def age_output(x: keras.KerasTensor, name: str = "age") -> keras.KerasTensor:
     """A linear unit rescaled to years around AGE_OFFSET."""
     unit = layers.Dense(1, name=f"{name}_unit")(x)
     return layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name=name)(unit)
+
+
+# One class per year, 0 to 100: the few faces older than 100 count as 100 in the soft label
+# (the error of the expected value still uses their real age).
+AGE_BINS = np.arange(0, 101, dtype="float32")
+
+
+def age_distribution(x: keras.KerasTensor, name: str = "age_probs") -> keras.KerasTensor:
+    """A softmax over AGE_BINS: the probability of each year of age."""
+    return layers.Dense(len(AGE_BINS), activation="softmax", name=name)(x)
+
+
+@keras.saving.register_keras_serializable(package="course")
+class ExpectedAge(layers.Layer):
+    """A distribution over AGE_BINS read out as its mean (the predicted age) and its standard
+    deviation (how spread out, in years, the network's belief is)."""
+
+    def call(self, probs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Mean and standard deviation of each row, in years."""
+        ages = tf.constant(AGE_BINS, dtype=probs.dtype)
+        mean = tf.reduce_sum(probs * ages, axis=-1, keepdims=True)
+        variance = tf.reduce_sum(probs * tf.square(ages - mean), axis=-1, keepdims=True)
+        return mean, tf.sqrt(variance + 1e-6)
+
+
+def soft_label(age: tf.Tensor, sigma: float = 2.0) -> tf.Tensor:
+    """A Gaussian of `sigma` years around each age, over AGE_BINS, summing to 1."""
+    age = tf.clip_by_value(tf.reshape(tf.cast(age, tf.float32), (-1, 1)), 0.0, AGE_BINS[-1])
+    weights = tf.exp(-tf.square(tf.constant(AGE_BINS) - age) / (2 * sigma**2))
+    return weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
+
+
+@keras.saving.register_keras_serializable(package="course")
+def expected_age_error(age: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+    """The absolute error, in years, of the distribution's expected value."""
+    mean = tf.reduce_sum(probs * tf.constant(AGE_BINS, dtype=probs.dtype), axis=-1)
+    return tf.abs(mean - tf.reshape(tf.cast(age, probs.dtype), (-1,)))
+
+
+@keras.saving.register_keras_serializable(package="course")
+class AgeDistributionLoss(keras.losses.Loss):
+    """KL divergence from the soft label, plus `mean_weight` x the expected value's error."""
+
+    def __init__(self, sigma: float = 2.0, mean_weight: float = 0.1,
+                 name: str = "age_distribution", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.sigma, self.mean_weight = sigma, mean_weight
+
+    def call(self, age: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+        """One value per face."""
+        target = tf.cast(soft_label(age, self.sigma), probs.dtype)
+        return (keras.losses.kl_divergence(target, probs)
+                + self.mean_weight * expected_age_error(age, probs))
+
+    def get_config(self) -> dict:
+        """What a saved model needs to rebuild the loss."""
+        return {**super().get_config(), "sigma": self.sigma, "mean_weight": self.mean_weight}
+
+
+def age_outputs(x: keras.KerasTensor, kind: str = "regression") -> dict[str, keras.KerasTensor]:
+    """The age head's outputs: "age" in years ('regression'), or a distribution over the years
+    with its mean as "age" and its spread as "age_sd" ('distribution')."""
+    if kind == "regression":
+        return {"age": age_output(x)}
+    if kind == "distribution":
+        probs = age_distribution(x)
+        mean, spread = ExpectedAge(name="age")(probs)
+        return {"age": mean, "age_sd": spread, "age_probs": probs}
+    raise ValueError(f"age head {kind!r}: choose 'regression' or 'distribution'")
+
+
+def training_view(model: keras.Model) -> keras.Model:
+    """The model that trains: the same layers, with the distribution as its "age" output (a
+    regression model is its own training view)."""
+    if "age_probs" not in model.output:
+        return model
+    return keras.Model(model.input, {"age": model.output["age_probs"],
+                                     "gender": model.output["gender"]},
+                       name=f"{model.name}_training")
+
+
+def age_head_loss(model: keras.Model) -> dict:
+    """compile_model's age loss and metric for a training view: the distribution's loss and the
+    expected value's MAE (still logged as age_mae) for a distribution, MAE otherwise."""
+    if model.output["age"].shape[-1] == len(AGE_BINS):
+        return {"age_loss": AgeDistributionLoss(),
+                "age_metric": keras.metrics.MeanMetricWrapper(expected_age_error, name="mae")}
+    return {}
 
 
 def conv_block(x: keras.KerasTensor, filters: int, name: str, batch_norm: bool = True,
@@ -119,9 +210,10 @@ def augmentation(kind: str = "flip", seed: int = 0) -> keras.Sequential:
 def scratch_cnn(image_size: int = 64, channels: int = 3,
                 widths: tuple[int, ...] = (32, 64, 128, 256), convs: tuple[int, ...] = (1, 1, 1, 1),
                 augment: str | None = "flip", batch_norm: bool = True, pooling: str = "gap",
-                dropout: float = 0.3, dense: int = 128, seed: int = 0) -> keras.Model:
+                dropout: float = 0.3, dense: int = 128, age_head: str = "regression",
+                seed: int = 0) -> keras.Model:
     """The chapter's network: the seeds' four blocks plus batch normalisation, global average
-    pooling, augmentation layers and an age head scaled to years."""
+    pooling, augmentation layers and an age head in years (or a distribution over them)."""
     if len(convs) != len(widths):
         raise ValueError(f"{len(widths)} widths but {len(convs)} conv counts")
     image = keras.Input((image_size, image_size, channels), name="image")
@@ -139,7 +231,7 @@ def scratch_cnn(image_size: int = 64, channels: int = 3,
     x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(dense, activation="relu", name="shared_dense")(x)
     gender = layers.Dense(1, activation="sigmoid", name="gender")(x)
-    return keras.Model(image, {"age": age_output(x), "gender": gender}, name="scratch_cnn")
+    return keras.Model(image, {**age_outputs(x, age_head), "gender": gender}, name="scratch_cnn")
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -254,9 +346,11 @@ class TransferModel:
 
 def transfer_model(backbone: str = "mobilenetv2", image_size: int = 128,
                    weights: str | None = "imagenet", dense: int = 256, dropout: float = 0.3,
-                   cut: str | None = None, seed: int = 0) -> TransferModel:
-    """A pretrained backbone cut into a frozen trunk and a trainable top, with the two heads.
-    The seed fixes the random weights (the heads', and the backbone's when not pretrained)."""
+                   cut: str | None = None, age_head: str = "regression",
+                   seed: int = 0) -> TransferModel:
+    """A pretrained backbone cut into a frozen trunk and a trainable top, with the two heads
+    (age in years, or chapter 4's distribution over the years: `age_head`). The seed fixes the
+    random weights (the heads', and the backbone's when not pretrained)."""
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
     spec = BACKBONES[backbone]
@@ -282,9 +376,10 @@ def transfer_model(backbone: str = "mobilenetv2", image_size: int = 128,
     x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(dense, activation="relu", name="shared_dense")(x)
     gender = layers.Dense(1, activation="sigmoid", name="gender")  # made before the age unit,
-    age = age_output(x)  # so that a seed draws the same start as the recorded runs
-    top = keras.Model(features, {"age": age, "gender": gender(x)}, name=f"{backbone}_top")
-    model = keras.Model(image, top(trunk(image)), name=f"{backbone}_transfer")
+    ages = age_outputs(x, age_head)  # so that a seed draws the same start as the recorded runs
+    answers = keras.Model(features, {**ages, "gender": gender(x)}, name=f"{backbone}_top")
+    model = keras.Model(image, answers(trunk(image)), name=f"{backbone}_transfer")
+    top = training_view(answers)  # what trains (the same layers)
     parts = TransferModel(model, trunk, top, list(upper.layers[1:]), weights is not None, note,
                           cut or spec.cut)
     parts.set_phase(1)
@@ -301,7 +396,7 @@ def prepare_phase(parts: TransferModel, phase: int,
     """Set what trains in this phase, then compile the top again (with Adam at `rate`)."""
     parts.set_phase(phase)
     return compile_model(parts.top, keras.optimizers.Adam(rate), age_weight=age_weight,
-                         gender_loss=gender_loss)
+                         gender_loss=gender_loss, **age_head_loss(parts.top))
 
 
 def best_threshold(y_true, p_female) -> dict[str, float]:
@@ -347,6 +442,22 @@ def compile_head(model: keras.Model,
 
 # ---- 07_where_it_fails.ipynb -------------------------------------------------------------------
 
+def conformal_scale(errors, spread, coverage: float = 0.9) -> float:
+    """Split conformal: the factor q such that |error| <= q x spread held for `coverage` of the
+    calibration faces, at the finite-sample rank ceil((n + 1) x coverage) of n."""
+    scores = np.sort(np.abs(np.asarray(errors, float)) / np.asarray(spread, float))
+    rank = int(np.ceil((len(scores) + 1) * coverage))
+    if rank > len(scores):
+        raise ValueError(f"{len(scores)} calibration faces are too few for {coverage:.0%} coverage")
+    return float(scores[rank - 1])
+
+
+def age_interval(age, spread, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """The interval age +- q x spread (never below 0 years)."""
+    age, spread = np.asarray(age, float), np.asarray(spread, float)
+    return np.maximum(age - q * spread, 0.0), age + q * spread
+
+
 def split_model(model: keras.Model, layer: str | None = None) -> tuple[keras.Model, keras.Model]:
     """The model as (front, back): images -> feature maps, feature maps -> {"age", "gender"}.
     A transfer model splits at its frozen trunk; a flat CNN at `layer`, by default its last
@@ -361,6 +472,7 @@ def split_model(model: keras.Model, layer: str | None = None) -> tuple[keras.Mod
     if layer is None:
         skip = keras.Model | keras.layers.InputLayer
         maps = [lay for lay in model.layers if not isinstance(lay, skip)
+                and hasattr(lay.output, "shape")  # one tensor (ExpectedAge gives two)
                 and len(lay.output.shape) == 4 and lay.output.shape[1] >= 2
                 and "pool" not in lay.name and "augment" not in lay.name]
         if not maps:

@@ -15,7 +15,14 @@ from .data import DataNotFoundError, seed_everything
 from .history import history_table, sync_history_with_backup
 from .models import ModelSpec, count_params, input_size
 from .pipeline import make_dataset
-from .taught import OPTIMIZERS, compile_model, learning_rate, make_callbacks
+from .taught import (
+    OPTIMIZERS,
+    age_head_loss,
+    compile_model,
+    learning_rate,
+    make_callbacks,
+    training_view,
+)
 
 
 def fit(model: keras.Model, train_ds, val_ds, epochs: int, run_dir: str | Path | None = None,
@@ -81,9 +88,10 @@ def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: P
     steps = math.ceil(int((faces["split"] == "train").sum()) / preset.batch_size)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer {optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
-    compile_model(model, OPTIMIZERS[optimizer](learning_rate(schedule, lr, epochs, steps)),
-                  age_weight=age_weight, gender_weight=gender_weight)
-    history = fit(model, train_ds, val_ds, epochs, schedule=schedule,
+    trains = training_view(model)  # the same layers (a distribution head trains on its probs)
+    compile_model(trains, OPTIMIZERS[optimizer](learning_rate(schedule, lr, epochs, steps)),
+                  age_weight=age_weight, gender_weight=gender_weight, **age_head_loss(trains))
+    history = fit(trains, train_ds, val_ds, epochs, schedule=schedule,
                   patience=epochs if schedule == "cosine" else 5, verbose=0)
     return experiment_row(name, model, history, faces, split), history
 
