@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DataError, DataNotFoundError, DataReport, inspect_image
+from .data.manifest import finish_report
 
 FGNET_ENV = "FGNET_DIR"
 KAGGLE_ROOT = Path("/kaggle/input")
@@ -268,20 +268,8 @@ def scan_fgnet(folder: str | os.PathLike, check_images: bool = True, source: str
             if pts_name not in used_pts:
                 defects.append({"file": f"{points.name}/{pts_name}", "action": "excluded",
                                 "problem": "landmarks without a photo of that name (ignored)"})
-    manifest = pd.DataFrame(rows)
-    for col in ("age", "gender", "race"):
-        manifest[col] = manifest[col].astype("Int64")
-    report = FgnetReport(images, manifest,
-                         pd.DataFrame(defects, columns=["file", "problem", "action"]), source)
-    if warn and len(report.defects):
-        counts = ", ".join(f"{v} {k}" for k, v in report.to_dict()["defects_by_action"].items())
-        warnings.warn(f"FG-NET {images}: {len(report.defects)} file(s) have a defect ({counts}); "
-                      "see report.defects.", stacklevel=2)
-    if report.n_usable == 0:
-        raise DataError(f"{images} holds {len(names)} files but no usable photo (a readable "
-                        f"image named {NAME_PATTERN}). First problems: "
-                        f"{report.defects.head(3).to_dict(orient='records')}")
-    return report
+    return finish_report(FgnetReport, images, rows, defects, source, warn,
+                         label=f"FG-NET {images}", pattern=NAME_PATTERN, item="photo")
 
 
 def load_fgnet(path: str | os.PathLike | None = None, warn: bool = True) -> FgnetReport:

@@ -232,17 +232,27 @@ def scan_folder(folder: str | os.PathLike, check_images: bool = True, source: st
             defects.append({"file": name, "problem": "; ".join(problems),
                             "action": _action(parsed, image_problem)})
 
+    return finish_report(DataReport, folder, rows, defects, source, warn,
+                         label=folder.name, pattern=NAME_PATTERN)
+
+
+def finish_report(kind: type[DataReport], folder: Path, rows: list[dict], defects: list[dict],
+                  source: str, warn: bool, label: str, pattern: str,
+                  item: str = "face") -> DataReport:
+    """The report of a scanned folder (UTKFace or FG-NET): the manifest with integer labels, the
+    defects table, one warning that counts the defects, and a clear error when nothing is
+    usable."""
     manifest = pd.DataFrame(rows)
     for col in ("age", "gender", "race"):
         manifest[col] = manifest[col].astype("Int64")
-    report = DataReport(folder, manifest,
-                        pd.DataFrame(defects, columns=["file", "problem", "action"]), source)
+    report = kind(folder, manifest, pd.DataFrame(defects, columns=["file", "problem", "action"]),
+                  source)
     if warn and len(report.defects):
         counts = ", ".join(f"{v} {k}" for k, v in report.to_dict()["defects_by_action"].items())
-        warnings.warn(f"{folder.name}: {len(report.defects)} of {report.n_files} files have a "
-                      f"defect ({counts}); see report.defects.", stacklevel=2)
+        warnings.warn(f"{label}: {len(report.defects)} of {report.n_files} files have a "
+                      f"defect ({counts}); see report.defects.", stacklevel=3)
     if report.n_usable == 0:
-        raise DataError(f"{folder} holds {report.n_files} files but no usable face (a readable "
-                        f"image named {NAME_PATTERN}). First problems: "
+        raise DataError(f"{folder} holds {report.n_files} files but no usable {item} (a readable "
+                        f"image named {pattern}). First problems: "
                         f"{report.defects.head(3).to_dict(orient='records')}")
     return report
