@@ -55,7 +55,8 @@ def test_distribution_model_trains_on_its_view_and_saves_in_years(tmp_path):
     assert {"age", "age_sd", "age_probs", "gender"} <= set(model.output)
     trains = training_view(model)
     assert trains.output["age"].shape[-1] == len(AGE_BINS)
-    assert training_view(scratch_cnn(32)) is not None  # a regression model is its own view
+    regression = scratch_cnn(32)
+    assert training_view(regression) is regression  # a regression model is its own view
     compile_model(trains, age_weight=0.3, **age_head_loss(trains))
     x = np.random.default_rng(0).uniform(0, 255, (16, 32, 32, 3)).astype("float32")
     y = {"age": np.linspace(1, 90, 16).astype("float32"), "gender": (np.arange(16) % 2.0)}

@@ -21,6 +21,16 @@ def input_shape(model: keras.Model) -> tuple[int, int]:
     return int(shape[1]), int(shape[-1])
 
 
+def answers(model: keras.Model, images, mirror: bool = False) -> dict[str, np.ndarray]:
+    """A batch's "age", "gender" (and "age_sd", for a distribution head), one value per image;
+    with `mirror`, each averaged with the answer for the mirror image."""
+    outs = [model(images, training=False)]
+    if mirror:
+        outs.append(model(images[:, :, ::-1, :], training=False))
+    return {head: np.mean([np.asarray(out[head])[:, 0] for out in outs], axis=0)
+            for head in ("age", "gender", "age_sd") if head in outs[0]}
+
+
 def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128,
                   flip_average: bool = False) -> pd.DataFrame:
     """The faces table plus age_pred, p_female and gender_pred (female when p_female >= 0.5).
@@ -32,13 +42,9 @@ def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128
     ds = make_dataset(faces, size, channels, batch_size=batch_size, cache=False)
     columns: dict[str, list[np.ndarray]] = {"age": [], "gender": [], "age_sd": []}
     for x, _ in ds:
-        outs = [model(x, training=False)]
-        if flip_average:
-            outs.append(model(x[:, :, ::-1, :], training=False))
-        n = int(x.shape[0])
+        heads = answers(model, x, mirror=flip_average)
         for head, values in columns.items():
-            found = [np.asarray(out[head])[:, 0] for out in outs if head in out]
-            values.append(np.mean(found, axis=0) if found else np.full(n, np.nan))
+            values.append(heads.get(head, np.full(int(x.shape[0]), np.nan)))
     out = faces.reset_index(drop=True).copy()
     out["age_pred"] = np.concatenate(columns["age"]).astype(float)
     out["p_female"] = np.concatenate(columns["gender"]).astype(float)

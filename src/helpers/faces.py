@@ -213,17 +213,14 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = Fa
     """Age (years) and gender (with the probability of that gender) for each RGB face crop;
     with `mirror`, each crop's answers averaged with its mirror image's; with `interval_q` (the
     conformal scale `course train` stores), "age_interval": [low, high], a 90% interval."""
+    from .evaluation import answers
     from .taught import age_interval
 
     if not crops:
         return []
     shape = model.inputs[0].shape
     batch = np.stack([prepare_crop(c, int(shape[1]), int(shape[-1])) for c in crops])
-    outs = [model(batch, training=False)]
-    if mirror:
-        outs.append(model(batch[:, :, ::-1, :], training=False))
-    heads = {head: np.mean([np.asarray(out[head])[:, 0] for out in outs], axis=0)
-             for head in ("age", "gender", "age_sd") if head in outs[0]}
+    heads = answers(model, batch, mirror)
     results = []
     for i, (age, p_female) in enumerate(zip(heads["age"], heads["gender"], strict=True)):
         female = bool(p_female >= 0.5)
