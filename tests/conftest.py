@@ -41,64 +41,110 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+# How many chapters run at once (each in its own kernel): the chapters spend much of their time
+# in single-threaded Python (imports, pandas, plotting), so two lanes keep two cores busy. A
+# chapter that needs a model another chapter is training waits for it (book.run_lock).
+WORKERS = int(os.environ.get("COURSE_TEST_WORKERS") or min(2, os.cpu_count() or 1))
+# Longest first, so that the lanes finish together (measured on the smoke preset).
+LONGEST_FIRST = ["04_", "07_", "05_", "09_", "06_", "08_", "03_", "10_", "02_", "01_"]
+
+
 class ExecutedChapters:
     """Each chapter executed once per test session (nbclient, the smoke preset unless set) and
-    saved with its outputs, for its own test and for both editions of the book to build from."""
+    saved with its outputs, for its own test and for both editions of the book to build from.
+    The first chapter asked for starts every chapter this session selected, WORKERS at a time."""
 
-    def __init__(self, folder: Path, runs: Path, cache: Path):
+    def __init__(self, folder: Path, runs: Path, cache: Path, wanted: list[Path]):
         self.folder, self.runs, self.cache = folder, runs, cache
+        self.wanted = sorted(wanted, key=lambda p: next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if p.name.startswith(prefix)), 99))
         self.done: dict[str, Path | BaseException] = {}
+        self.seconds: dict[str, float] = {}
 
     def get(self, path: Path) -> Path:
-        """The executed copy of one chapter (executed now the first time it is asked for)."""
+        """The executed copy of one chapter (executed now, with the others wanted, the first
+        time it is asked for)."""
         if path.name not in self.done:
-            try:
-                self.done[path.name] = self._execute(path)
-            except Exception as exc:  # kept: asked again, it fails again without a re-run
-                self.done[path.name] = exc
+            self._execute_all([p for p in [path, *self.wanted] if p.name not in self.done])
         result = self.done[path.name]
         if isinstance(result, BaseException):
             raise result
         return result
 
-    def _execute(self, path: Path) -> Path:
-        """Run every cell of a chapter in a fresh kernel of this environment; save the result."""
-        import sys
+    def _execute_all(self, paths: list[Path]) -> None:
+        """Execute chapters, WORKERS at a time; keep each one's result or its exception."""
+        from concurrent.futures import ThreadPoolExecutor
 
-        import nbformat
-        from jupyter_client import KernelManager
-        from nbclient import NotebookClient
-
-        class ThisEnvironment(KernelManager):
-            """The kernel of this very Python (as nbval's --nbval-current-env did)."""
-
-            def format_kernel_cmd(self, extra_arguments=None):
-                command = super().format_kernel_cmd(extra_arguments)
-                return [sys.executable, *command[1:]] if "ipykernel" in " ".join(command) \
-                    else command
-
-        notebook = nbformat.read(path, as_version=4)
         env = {"COURSE_RUNS": str(self.runs), "COURSE_CACHE": str(self.cache),
                "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
+        os.environ.update(env)  # the kernels inherit it
         try:
-            NotebookClient(notebook, timeout=1200, kernel_name="python3",
-                           kernel_manager_class=ThisEnvironment, allow_errors=False,
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                futures = {p.name: pool.submit(self._execute, p) for p in dict.fromkeys(paths)}
+                for name, future in futures.items():
+                    try:
+                        self.done[name] = future.result()
+                    except Exception as exc:  # kept: asked again, it fails again, no re-run
+                        self.done[name] = exc
         finally:
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+    def _execute(self, path: Path) -> Path:
+        """Run every cell of a chapter in a process of its own (tests/execute_chapter.py, a
+        fresh kernel of this environment); return the saved, executed copy."""
+        import subprocess
+        import sys
+        import time
+
         out = self.folder / path.name
-        nbformat.write(notebook, out)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, str(Path(__file__).parent / "execute_chapter.py"),
+                               str(path), str(out)], capture_output=True, text=True)
+        self.seconds[path.name] = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{path.name} failed:\n{done.stderr[-6000:]}")
         return out
 
 
+def pytest_collection_finish(session) -> None:
+    """Note which chapters this session needs executed (once -k and -m have deselected): all
+    of them for the book's tests, else those whose own test was selected."""
+    items, config = session.items, session.config
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    files = {Path(str(item.fspath)).name for item in items}
+    if "test_book.py" in files:
+        wanted = notebooks
+    else:
+        ids = {item.callspec.id for item in items
+               if Path(str(item.fspath)).name == "test_notebooks.py" and hasattr(item, "callspec")}
+        wanted = [p for p in notebooks if p.name in ids]
+    config.stash[WANTED] = wanted
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """How long each chapter took to execute (they ran WORKERS at a time)."""
+    chapters = config.stash.get(EXECUTED, None)
+    if chapters is not None and chapters.seconds:
+        times = ", ".join(f"{name[:2]} {seconds:.0f} s" for name, seconds in
+                          sorted(chapters.seconds.items()))
+        terminalreporter.write_line(f"chapters executed ({WORKERS} at a time): {times}")
+
+
+WANTED = pytest.StashKey[list]()
+EXECUTED = pytest.StashKey[ExecutedChapters]()
+
+
 @pytest.fixture(scope="session")
-def executed_chapters(tmp_path_factory) -> ExecutedChapters:
+def executed_chapters(tmp_path_factory, pytestconfig) -> ExecutedChapters:
     """The session's executed chapters (see ExecutedChapters)."""
-    return ExecutedChapters(tmp_path_factory.mktemp("executed"), tmp_path_factory.mktemp("runs"),
-                            tmp_path_factory.getbasetemp() / "cache")
+    chapters = ExecutedChapters(tmp_path_factory.mktemp("executed"),
+                                tmp_path_factory.mktemp("runs"),
+                                tmp_path_factory.getbasetemp() / "cache",
+                                pytestconfig.stash.get(WANTED, []))
+    pytestconfig.stash[EXECUTED] = chapters
+    return chapters

@@ -35,3 +35,15 @@ def test_my_photos_skips_utkface_crops_and_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("not a photo")
     assert [p.name for p in my_photos(tmp_path)] == ["holiday.jpg"]
     assert my_photos(tmp_path / "missing") == []
+
+
+def test_run_lock_holds_off_a_second_holder_until_released(tmp_path):
+    fcntl = pytest.importorskip("fcntl", reason="run_lock locks only on POSIX")
+    from helpers.book import run_lock
+
+    out = tmp_path / "scratch-smoke"
+    with run_lock(out):
+        with open(out / ".lock") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a second chapter would wait
+    with open(out / ".lock") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released: it gets it at once

@@ -311,7 +311,7 @@ def test_fine_tuning_learns_ages_and_holds_the_gender_head():
 def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir):
     from helpers import carryover, finetune
 
-    cut = carryover.cut_photos(report.usable, ("aligned", "landmarks"))
+    cut = carryover.cut_photos(report.usable, (finetune.predict_crop(), "landmarks"))
     cv = finetune.grouped_cv(run_dir / "model.keras", cut, k=2, epochs=1)
     assert len(cv) == report.n_usable and cv["fold"].nunique() == 2
     assert (cv.groupby("person")["fold"].nunique() == 1).all()

@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,14 +125,35 @@ def chapter_model(chapter: Chapter, name: str,
     out, command = run_folder(chapter, name, runs)
     print(f"Model '{name}': {out} (the same as `{command}`)")
     run = RunFolder(out)
-    if run.finished() and run.split_files("test") != set(chapter.split("test")["file"]):
-        raise DataError(f"{out} was trained on another split of the data than this chapter's; "
-                        "delete that folder to train it again")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="NOT pretrained")  # train_run prints it
-        config = train_on_faces(chapter.faces, str(chapter.data.folder), chapter.data.source,
-                                chapter.preset, name, out, seed=chapter.seed, verbose=0)
+    with run_lock(out):  # two chapters open at once: one trains, the other waits and loads
+        if run.finished() and run.split_files("test") != set(chapter.split("test")["file"]):
+            raise DataError(f"{out} was trained on another split of the data than this "
+                            "chapter's; delete that folder to train it again")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="NOT pretrained")  # train_run prints it
+            config = train_on_faces(chapter.faces, str(chapter.data.folder),
+                                    chapter.data.source, chapter.preset, name, out,
+                                    seed=chapter.seed, verbose=0)
     return run.load_model(), config
+
+
+@contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on run folder `out` (its file `.lock`) while inside: a second
+    process asking for the same run waits until the first has trained it (POSIX only;
+    elsewhere no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one notebook at a time
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def training_plan(models: list[str], preset: str | None = None,

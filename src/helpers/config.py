@@ -42,7 +42,7 @@ PRESETS: dict[str, Preset] = {
     "cpu": Preset(
         "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=30,
         batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
-        study_faces=4000, study_epochs=5, transfer_size=128, transfer_epochs=34,
+        study_faces=4000, study_epochs=5, transfer_size=128, transfer_epochs=24,
         scratch_epochs=55,
     ),
     "gpu": Preset(

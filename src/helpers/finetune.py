@@ -32,7 +32,14 @@ LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
 
 
-def training_crops(cut: PhotoCrops, crop: str = "aligned") -> list[np.ndarray | None]:
+def predict_crop() -> str:
+    """The crop `course predict --detect` cuts by default: "aligned" or the detector's "box"."""
+    from .align import PREDICT_ALIGNS
+
+    return "aligned" if PREDICT_ALIGNS else "box"
+
+
+def training_crops(cut: PhotoCrops, crop: str = "box") -> list[np.ndarray | None]:
     """Each photo's crop of kind `crop` (what `course predict --detect` cuts), else its crop
     aligned by its own landmarks (a face the detector missed), else None."""
     fallback = cut.crops.get("landmarks", [None] * len(cut.photos))
@@ -95,13 +102,15 @@ def predict_ages(model: keras.Model, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(images, batch_size=64, verbose=0)["age"])[:, 0]
 
 
-def grouped_cv(model_path: str | Path, cut: PhotoCrops, k: int = 5, crop: str = "aligned",
+def grouped_cv(model_path: str | Path, cut: PhotoCrops, k: int = 5, crop: str | None = None,
                seed: int = 0, **options) -> pd.DataFrame:
     """k-fold cross-validation by person: for each fold, the base model is fine-tuned on the
     other folds' people and scored on this fold's (on the crops `course predict --detect`
-    cuts; photos where no face was found are not scored). Returns one row per photo: its fold,
-    the age before and after fine-tuning."""
+    cuts, unless `crop` names another; photos where no face was found are not scored). Returns
+    one row per photo: its fold, the age before and after fine-tuning."""
     from .training import load_trained_model
+
+    crop = crop or predict_crop()
 
     photos = cut.photos
     train_crops = training_crops(cut, crop)
@@ -167,10 +176,7 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
     from .training import load_trained_model
 
     quiet_tensorflow()  # retracing notices from one model per fold say nothing useful here
-    if crop is None:  # cut faces as `course predict --detect` does
-        from .align import PREDICT_ALIGNS
-
-        crop = "aligned" if PREDICT_ALIGNS else "box"
+    crop = crop or predict_crop()
     out = Path(out)
     model_path = Path(model_path)
     base_dir = model_path if model_path.is_dir() else model_path.parent

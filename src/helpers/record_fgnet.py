@@ -113,11 +113,19 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         config = json.loads((Path(finetuned) / "config.json").read_text())
         result["finetune"] = config["finetune"]
     elif folds:  # the same grouped cross-validation as `course finetune --folds K`, on this cut
-        from .finetune import BATCH_SIZE, EPOCHS, LEARNING_RATE, cv_summary, grouped_cv
+        from .finetune import (
+            BATCH_SIZE,
+            EPOCHS,
+            LEARNING_RATE,
+            cv_summary,
+            grouped_cv,
+            predict_crop,
+        )
 
         name, run = next(iter(models.items()))
+        print(f"{folds}-fold cross-validation by person of {name}...", flush=True)
         cv = grouped_cv(Path(run) / "model.keras", cut, folds)
-        result["finetune"] = {"base_model": name, "data": "FG-NET", "crop": "aligned",
+        result["finetune"] = {"base_model": name, "data": "FG-NET", "crop": predict_crop(),
                               "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
                               "batch_size": BATCH_SIZE, "cv": cv_summary(cv)}
         print(f"cross-validation: {result['finetune']['cv']}", flush=True)
