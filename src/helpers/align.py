@@ -31,8 +31,9 @@ DEFAULT_EYES = {"eye_x": 0.5, "eye_y": 0.4, "eye_distance": 0.3}
 
 # Whether `course predict --detect` (and `course evaluate --dataset fgnet`, `course finetune`)
 # align each face by its eyes by default. Measured on FG-NET's 38 people (results/fgnet-cpu.json,
-# chapter 9): with the MobileNetV2, the aligned crop's age error minus the box crop's was +0.37
-# years (95% interval by person -0.02 to +0.74), not a gain; so the default stays the box.
+# chapter 9), the aligned crop's age error minus the box crop's: +0.16 years for the MobileNetV2
+# (95% interval by person -0.24 to +0.56), not a gain; -0.74 for the scratch network (-1.22 to
+# -0.29), a gain. The default follows the course's transfer model, so it stays the box.
 PREDICT_ALIGNS = False
 
 # The eye corners (outer, inner) of the two 68-point layouts, the person's right eye first (on
