@@ -52,47 +52,32 @@ LONGEST_FIRST = ["04_", "07_", "05_", "09_", "06_", "08_", "03_", "10_", "02_", 
 class ExecutedChapters:
     """Each chapter executed once per test session (nbclient, the smoke preset unless set) and
     saved with its outputs, for its own test and for both editions of the book to build from.
-    The first chapter asked for starts every chapter this session selected, WORKERS at a time."""
+    The session starts every chapter it selected at once, in the background, WORKERS at a time,
+    while the tests that need no chapter run (pytest_collection_modifyitems puts the chapters'
+    tests last); a chapter's test waits for that chapter only."""
 
     def __init__(self, folder: Path, runs: Path, cache: Path, wanted: list[Path]):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.folder, self.runs, self.cache = folder, runs, cache
         self.wanted = sorted(wanted, key=lambda p: next(
             (i for i, prefix in enumerate(LONGEST_FIRST) if p.name.startswith(prefix)), 99))
-        self.done: dict[str, Path | BaseException] = {}
         self.seconds: dict[str, float] = {}
+        self.env = {**os.environ, "COURSE_RUNS": str(runs), "COURSE_CACHE": str(cache),
+                    "PYDEVD_DISABLE_FILE_VALIDATION": "1"}  # the kernels' environment
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS)
+        self.futures = {p.name: self.pool.submit(self._execute, p) for p in self.wanted}
 
     def get(self, path: Path) -> Path:
-        """The executed copy of one chapter (executed now, with the others wanted, the first
-        time it is asked for)."""
-        if path.name not in self.done:
-            self._execute_all([p for p in [path, *self.wanted] if p.name not in self.done])
-        result = self.done[path.name]
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        """The executed copy of one chapter (waiting for it; started now if it was not
+        selected at the start); asked again after a failure, it fails again, no re-run."""
+        if path.name not in self.futures:
+            self.futures[path.name] = self.pool.submit(self._execute, path)
+        return self.futures[path.name].result()
 
-    def _execute_all(self, paths: list[Path]) -> None:
-        """Execute chapters, WORKERS at a time; keep each one's result or its exception."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        env = {"COURSE_RUNS": str(self.runs), "COURSE_CACHE": str(self.cache),
-               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # the kernels inherit it
-        try:
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-                futures = {p.name: pool.submit(self._execute, p) for p in dict.fromkeys(paths)}
-                for name, future in futures.items():
-                    try:
-                        self.done[name] = future.result()
-                    except Exception as exc:  # kept: asked again, it fails again, no re-run
-                        self.done[name] = exc
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    def close(self) -> None:
+        """Stop the chapters not started yet and wait for those running."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _execute(self, path: Path) -> Path:
         """Run every cell of a chapter in a process of its own (tests/execute_chapter.py, a
@@ -104,11 +89,24 @@ class ExecutedChapters:
         out = self.folder / path.name
         start = time.perf_counter()
         done = subprocess.run([sys.executable, str(Path(__file__).parent / "execute_chapter.py"),
-                               str(path), str(out)], capture_output=True, text=True)
+                               str(path), str(out)], capture_output=True, text=True,
+                              env=self.env)
         self.seconds[path.name] = time.perf_counter() - start
         if done.returncode != 0:
             raise RuntimeError(f"{path.name} failed:\n{done.stderr[-6000:]}")
         return out
+
+
+def _needs_chapters(item) -> bool:
+    """Whether a test reads executed chapters (it then waits for them, so it runs last)."""
+    return "executed_chapters" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The tests that read executed chapters run after all the others (which run meanwhile,
+    while the chapters execute in the background), in their own order."""
+    items[:] = [i for i in items if not _needs_chapters(i)] + [i for i in items
+                                                                if _needs_chapters(i)]
 
 
 def pytest_collection_finish(session) -> None:
@@ -141,10 +139,18 @@ EXECUTED = pytest.StashKey[ExecutedChapters]()
 
 @pytest.fixture(scope="session")
 def executed_chapters(tmp_path_factory, pytestconfig) -> ExecutedChapters:
-    """The session's executed chapters (see ExecutedChapters)."""
+    """The session's executed chapters (see ExecutedChapters), started by the first test."""
     chapters = ExecutedChapters(tmp_path_factory.mktemp("executed"),
                                 tmp_path_factory.mktemp("runs"),
                                 tmp_path_factory.getbasetemp() / "cache",
                                 pytestconfig.stash.get(WANTED, []))
     pytestconfig.stash[EXECUTED] = chapters
-    return chapters
+    yield chapters
+    chapters.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chapters_in_background(pytestconfig, request) -> None:
+    """Start the selected chapters with the session's first test (none when none is selected)."""
+    if pytestconfig.stash.get(WANTED, []):
+        request.getfixturevalue("executed_chapters")

@@ -17,6 +17,8 @@ from helpers.taught import (
     age_interval,
     compile_model,
     conformal_scale,
+    conformal_scales,
+    scale_of,
     scratch_cnn,
     soft_label,
     training_view,
@@ -87,6 +89,30 @@ def test_conformal_scale_covers_new_faces_at_the_stated_rate():
     assert (age_interval([1.0], [5.0], q)[0] >= 0).all()  # never below 0 years
     with pytest.raises(ValueError, match="too few"):
         conformal_scale([1.0, 2.0], [1.0, 1.0], coverage=0.9)
+
+
+def test_a_q_per_predicted_age_band_covers_each_band_where_one_q_does_not():
+    rng = np.random.default_rng(1)
+    age = rng.uniform(0, 80, 20000)
+    errors = rng.normal(0, 0.5 + 0.12 * age)  # a regression head: larger errors when older
+    predicted = age + errors
+    calibrate, new = slice(0, 10000), slice(10000, None)
+    one = conformal_scale(errors[calibrate], np.ones(10000))
+    scales = conformal_scales(predicted[calibrate], errors[calibrate], np.ones(10000))
+    assert scales["all"] == one and scales["0-2"] < scales["30-39"] < scales["60+"]
+    bands = evaluation.age_band(predicted[new]).astype(str).to_numpy()
+    for q in (one, scales):
+        low, high = age_interval(predicted[new], np.ones(10000), scale_of(q, predicted[new]))
+        covered = (age[new] >= low) & (age[new] <= high)
+        by_band = pd.Series(covered).groupby(bands).mean()
+        assert 0.88 <= covered.mean() <= 0.93
+        if q is one:  # one q: too wide for the young, too narrow for the old
+            assert by_band["0-2"] > 0.97 and by_band["60+"] < 0.85
+        else:  # a q per band of predicted age holds 90% in each
+            assert by_band.between(0.87, 0.93).all(), by_band
+    few = conformal_scales([1.0, 1.5, 30.0] * 20, rng.normal(0, 1, 60), np.ones(60))
+    assert few["0-2"] == few["all"]  # 40 faces: too few for a band's own q, the overall one
+    assert few["30-39"] == few["all"] and scale_of(2.0, [5.0, 50.0]).tolist() == [2.0, 2.0]
 
 
 def test_interval_coverage_by_group():

@@ -85,6 +85,7 @@ def test_evaluate_one_split_and_record(trained, synthetic_dir, tmp_path, capsys)
     assert summary["age_head"] == "distribution" and 0 <= summary["age_interval_coverage"] <= 1
     config = json.loads((trained / "config.json").read_text())
     assert config["age_interval"]["spread"] == "age_sd" and config["age_interval"]["q"] > 0
+    assert "q_by_band" not in config["age_interval"]  # the distribution's spread widens it
 
 
 def test_evaluate_errors_are_clear(trained, tmp_path, capsys):

@@ -195,6 +195,21 @@ def test_without_the_landmark_model_alignment_says_so_and_crops_from_the_box(mon
     assert how == "landmarks"
 
 
+def test_each_kind_of_model_is_cut_the_way_its_fgnet_record_measured_better(tmp_path):
+    from helpers import evaluation, finetune
+
+    recorded = evaluation.recorded_file("fgnet-cpu.json")
+    assert recorded is not None, "results/fgnet-cpu.json is committed with the package"
+    for kind, aligns in align.PREDICT_ALIGNS.items():
+        diff = recorded["aligned_minus_box"][f"{kind}: aligned - box"]
+        assert aligns == (diff["high"] < 0), f"{kind}: the record says {diff}"  # a sure gain
+        run = tmp_path / kind
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps({"model": kind}))
+        assert finetune.predict_crop(run / "model.keras") == ("aligned" if aligns else "box")
+    assert finetune.predict_crop() == "box" == finetune.predict_crop(tmp_path / "none.keras")
+
+
 def test_the_recorded_eye_template_is_a_plausible_face():
     eyes = align.UTKFACE_EYES
     assert 0.4 < eyes["eye_x"] < 0.6 and 0.2 < eyes["eye_y"] < 0.5

@@ -14,7 +14,7 @@ import pytest
 from helpers import models, transfer
 from helpers import weights as weight_files
 from helpers.cli import main
-from helpers.data import scan_folder, split_faces
+from helpers.data import AGE_BAND_LABELS, scan_folder, split_faces
 
 WEIGHTS = weight_files.WEIGHT_FILES["mobilenetv2"]
 
@@ -160,6 +160,8 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
     assert config["views"] == list(spec.views) and "mirror" in spec.views
     assert set(spec.views) <= set(transfer.VIEWS)
     assert not list(out.glob("features_*.npy"))  # caches removed once the run is finished
+    interval = config["age_interval"]  # a regression head: chapter 7's q per predicted age band
+    assert interval["spread"] == "1 year" and set(interval["q_by_band"]) == set(AGE_BAND_LABELS)
     assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(synthetic_dir),
                  "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)

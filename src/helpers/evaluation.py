@@ -64,13 +64,15 @@ def age_spread(predictions: pd.DataFrame) -> np.ndarray:
     return np.ones(len(predictions))
 
 
-def with_age_interval(predictions: pd.DataFrame, q: float) -> pd.DataFrame:
+def with_age_interval(predictions: pd.DataFrame, q: float | dict[str, float]) -> pd.DataFrame:
     """The predictions plus age_low and age_high: chapter 7's conformal interval, age +- q x
-    spread, and whether it holds the true age (age_covered)."""
-    from .taught import age_interval
+    spread (q one number, or one per band of predicted age), and whether it holds the true age
+    (age_covered)."""
+    from .taught import age_interval, scale_of
 
     out = predictions.copy()
-    out["age_low"], out["age_high"] = age_interval(out["age_pred"], age_spread(out), q)
+    out["age_low"], out["age_high"] = age_interval(out["age_pred"], age_spread(out),
+                                                   scale_of(q, out["age_pred"]))
     out["age_covered"] = out["age"].between(out["age_low"], out["age_high"])
     return out
 

@@ -209,12 +209,13 @@ def prepare_crop(crop: np.ndarray, image_size: int, channels: int) -> np.ndarray
 
 
 def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = False,
-                  interval_q: float | None = None) -> list[dict]:
+                  interval_q: float | dict[str, float] | None = None) -> list[dict]:
     """Age (years) and gender (with the probability of that gender) for each RGB face crop;
     with `mirror`, each crop's answers averaged with its mirror image's; with `interval_q` (the
-    conformal scale `course train` stores), "age_interval": [low, high], a 90% interval."""
+    conformal scale `course train` stores: one number, or one per band of predicted age),
+    "age_interval": [low, high], a 90% interval."""
     from .evaluation import answers
-    from .taught import age_interval
+    from .taught import age_interval, scale_of
 
     if not crops:
         return []
@@ -229,7 +230,7 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = Fa
                 "age": round(float(age), 1)}
         if interval_q is not None:
             spread = heads["age_sd"][i] if "age_sd" in heads else 1.0
-            low, high = age_interval(age, spread, interval_q)
+            low, high = age_interval(age, spread, scale_of(interval_q, age)[0])
             face["age_interval"] = [round(float(low), 1), round(float(high), 1)]
         results.append(face)
     return results
@@ -237,7 +238,7 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = Fa
 
 def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True,
                   align: bool = False, mirror: bool = False,
-                  interval_q: float | None = None) -> list[dict]:
+                  interval_q: float | dict[str, float] | None = None) -> list[dict]:
     """Every face of an RGB photo, largest first: {"box", "gender", "gender_probability", "age"}
     (without `detect`, the whole image is one face crop); [] when no face is found. With
     `detect`, each face also says how it was cut, "crop": "box" (framed around the detector's
@@ -264,7 +265,7 @@ def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True,
 
 def predict_images(model: keras.Model, paths: Iterable[str | Path],
                    detect: bool = False, align: bool = False, mirror: bool = False,
-                   interval_q: float | None = None) -> Iterator[dict]:
+                   interval_q: float | dict[str, float] | None = None) -> Iterator[dict]:
     """One result per image: {"image", "faces": [{"box", "gender", "gender_probability", "age"}]},
     or {"image", "faces": [], "error"} for a file that cannot be read. Without `detect`, each
     image is one face crop; with it, faces are found first (an image may have none), and cut

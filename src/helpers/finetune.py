@@ -32,11 +32,14 @@ LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
 
 
-def predict_crop() -> str:
-    """The crop `course predict --detect` cuts by default: "aligned" or the detector's "box"."""
+def predict_crop(model_path: str | Path | None = None) -> str:
+    """The crop `course predict --detect` cuts by default for a model: "aligned" where
+    align.PREDICT_ALIGNS says alignment helped its kind of model, else the detector's "box"."""
     from .align import PREDICT_ALIGNS
+    from .runs import RunFolder
 
-    return "aligned" if PREDICT_ALIGNS else "box"
+    kind = RunFolder.of(model_path).config().get("model") if model_path is not None else None
+    return "aligned" if PREDICT_ALIGNS.get(kind or "", False) else "box"
 
 
 def training_crops(cut: PhotoCrops, crop: str = "box") -> list[np.ndarray | None]:
@@ -110,7 +113,7 @@ def grouped_cv(model_path: str | Path, cut: PhotoCrops, k: int = 5, crop: str | 
     one row per photo: its fold, the age before and after fine-tuning."""
     from .training import load_trained_model
 
-    crop = crop or predict_crop()
+    crop = crop or predict_crop(model_path)
 
     photos = cut.photos
     train_crops = training_crops(cut, crop)
@@ -176,7 +179,7 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
     from .training import load_trained_model
 
     quiet_tensorflow()  # retracing notices from one model per fold say nothing useful here
-    crop = crop or predict_crop()
+    crop = crop or predict_crop(model_path)
     out = Path(out)
     model_path = Path(model_path)
     base_dir = model_path if model_path.is_dir() else model_path.parent

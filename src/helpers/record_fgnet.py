@@ -125,7 +125,8 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         name, run = next(iter(models.items()))
         print(f"{folds}-fold cross-validation by person of {name}...", flush=True)
         cv = grouped_cv(Path(run) / "model.keras", cut, folds)
-        result["finetune"] = {"base_model": name, "data": "FG-NET", "crop": predict_crop(),
+        result["finetune"] = {"base_model": name, "data": "FG-NET",
+                              "crop": predict_crop(Path(run) / "model.keras"),
                               "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
                               "batch_size": BATCH_SIZE, "cv": cv_summary(cv)}
         print(f"cross-validation: {result['finetune']['cv']}", flush=True)

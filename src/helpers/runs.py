@@ -18,7 +18,14 @@ import pandas as pd
 from .config import Preset, get_preset
 from .data import DataNotFoundError, scan_folder, seed_everything, split_faces
 from .models import count_params, default_epochs, get_model_spec, input_size
-from .taught import age_head_loss, compile_model, conformal_scale, learning_rate, training_view
+from .taught import (
+    age_head_loss,
+    compile_model,
+    conformal_scale,
+    conformal_scales,
+    learning_rate,
+    training_view,
+)
 from .training import build_model, datasets_for, fit, load_trained_model
 from .transfer import phase_epochs, train_transfer, trainable_per_phase, transfer_model
 
@@ -197,14 +204,19 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     print(f"  at prediction time: {how} (validation: {both['age_mae']:.2f} years and "
           f"{both['gender_accuracy']:.1%} with the mirror, {one['age_mae']:.2f} and "
           f"{one['gender_accuracy']:.1%} without); 90% age intervals: age +- "
-          f"{interval['q']:.2f} x {interval['spread']}", flush=True)
+          + (f"{interval['q']:.2f} x {interval['spread']}" if "q_by_band" not in interval else
+             "q by band of predicted age (" + ", ".join(
+                 f"{band}: {v:.1f}" for band, v in interval["q_by_band"].items()) + ") years"),
+          flush=True)
     return config
 
 
 def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> dict:
     """What `course predict` and `course evaluate` use beside the model, chosen on the validation
     faces: whether to average each face with its mirror image (kept when it lowers the age MAE
-    without lowering gender accuracy), and the conformal scale of the 90% age interval."""
+    without lowering gender accuracy), and the conformal scale of the 90% age interval: one for
+    a distribution head (times each face's spread), one per band of predicted age for a
+    regression head (chapter 7)."""
     from .evaluation import age_spread, predict_faces, score
 
     views = {mirror: predict_faces(model, val, flip_average=mirror) for mirror in (False, True)}
@@ -213,23 +225,32 @@ def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> d
                   and scores[True]["gender_accuracy"] >= scores[False]["gender_accuracy"])
     chosen = views[mirror]
     spread = "age_sd" if "age_sd" in chosen else "1 year"
-    q = conformal_scale(chosen["age_error"], age_spread(chosen), coverage)
+    if spread == "age_sd":  # the distribution's spread already widens the unsure faces' interval
+        q = {"all": conformal_scale(chosen["age_error"], age_spread(chosen), coverage)}
+    else:  # a regression head has no spread of its own: a q per band of predicted age instead
+        q = conformal_scales(chosen["age_pred"], chosen["age_error"], age_spread(chosen),
+                             coverage)
     brief = {m: {"age_mae": round(s["age_mae"], 3),
                  "gender_accuracy": round(s["gender_accuracy"], 4)} for m, s in scores.items()}
     return {"test_time_mirror": mirror, "val_one_view": brief[False], "val_mirror": brief[True],
-            "age_interval": {"coverage": coverage, "q": round(q, 4), "spread": spread,
+            "age_interval": {"coverage": coverage, "q": round(q["all"], 4), "spread": spread,
+                             **({"q_by_band": {band: round(v, 4) for band, v in q.items()
+                                               if band != "all"}} if len(q) > 1 else {}),
                              "calibrated_on": f"{len(val):,} validation faces"}}
 
 
 def prediction_options(config: dict) -> dict:
     """predict_photo's `mirror` and `interval_q` from a run's config: what `course train` chose
-    (no mirror and no interval for a run from before it calibrated any)."""
+    (no mirror and no interval for a run from before it calibrated any; one q for all faces
+    for a run from before it calibrated one per band of predicted age)."""
     interval = config.get("age_interval") or {}
-    return {"mirror": bool(config.get("test_time_mirror", False)),
-            "interval_q": interval.get("q")}
+    q = interval.get("q_by_band") or interval.get("q")
+    if isinstance(q, dict):
+        q = {**q, "all": interval["q"]}
+    return {"mirror": bool(config.get("test_time_mirror", False)), "interval_q": q}
 
 
-def prediction_settings(model_path: str | Path) -> tuple[bool, float | None]:
+def prediction_settings(model_path: str | Path) -> tuple[bool, float | dict | None]:
     """The mirror averaging and the interval scale `course train` chose for a model (from its
     run's config.json); (False, None) for a model without one."""
     options = prediction_options(RunFolder.of(model_path).config())

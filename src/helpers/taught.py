@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras import layers
 from sklearn.metrics import precision_recall_curve
 
-from helpers.data import AGE_BAND_LABELS
+from helpers.data import AGE_BAND_LABELS, age_band
 from helpers.history import best_so_far
 from helpers.weights import resolve_weights
 
@@ -452,9 +452,32 @@ def conformal_scale(errors, spread, coverage: float = 0.9) -> float:
     return float(scores[rank - 1])
 
 
-def age_interval(age, spread, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """The interval age +- q x spread (never below 0 years)."""
-    age, spread = np.asarray(age, float), np.asarray(spread, float)
+def conformal_scales(predicted_age, errors, spread, coverage: float = 0.9,
+                     min_faces: int = 50) -> dict[str, float]:
+    """q for each band of *predicted* age, from that band's calibration faces alone, and "all"
+    from every face (used for a band with fewer than min_faces of them)."""
+    bands = age_band(predicted_age)
+    errors, spread = np.asarray(errors, float), np.asarray(spread, float)
+    scales = {"all": conformal_scale(errors, spread, coverage)}
+    for band in bands.cat.categories:
+        inside = (bands == band).to_numpy()
+        scales[band] = (conformal_scale(errors[inside], spread[inside], coverage)
+                        if inside.sum() >= min_faces else scales["all"])
+    return scales
+
+
+def scale_of(scales, predicted_age) -> np.ndarray:
+    """Each face's q: that of its predicted age's band (one number: the same for every face)."""
+    predicted_age = np.atleast_1d(np.asarray(predicted_age, float))
+    if not isinstance(scales, dict):
+        return np.full(len(predicted_age), float(scales))
+    bands = age_band(predicted_age).astype(str)
+    return np.array([scales.get(band, scales["all"]) for band in bands], float)
+
+
+def age_interval(age, spread, q) -> tuple[np.ndarray, np.ndarray]:
+    """The interval age +- q x spread (never below 0 years); q one number or one per face."""
+    age, spread, q = np.asarray(age, float), np.asarray(spread, float), np.asarray(q, float)
     return np.maximum(age - q * spread, 0.0), age + q * spread
 
 
