@@ -226,16 +226,17 @@ def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> d
     chosen = views[mirror]
     spread = "age_sd" if "age_sd" in chosen else "1 year"
     if spread == "age_sd":  # the distribution's spread already widens the unsure faces' interval
-        q = {"all": conformal_scale(chosen["age_error"], age_spread(chosen), coverage)}
+        q, by_band = conformal_scale(chosen["age_error"], age_spread(chosen), coverage), {}
     else:  # a regression head has no spread of its own: a q per band of predicted age instead
-        q = conformal_scales(chosen["age_pred"], chosen["age_error"], age_spread(chosen),
-                             coverage)
+        by_band = conformal_scales(chosen["age_pred"], chosen["age_error"], age_spread(chosen),
+                                   coverage)
+        q = by_band.pop("all")
     brief = {m: {"age_mae": round(s["age_mae"], 3),
                  "gender_accuracy": round(s["gender_accuracy"], 4)} for m, s in scores.items()}
     return {"test_time_mirror": mirror, "val_one_view": brief[False], "val_mirror": brief[True],
-            "age_interval": {"coverage": coverage, "q": round(q["all"], 4), "spread": spread,
-                             **({"q_by_band": {band: round(v, 4) for band, v in q.items()
-                                               if band != "all"}} if len(q) > 1 else {}),
+            "age_interval": {"coverage": coverage, "q": round(q, 4), "spread": spread,
+                             **({"q_by_band": {band: round(v, 4) for band, v in by_band.items()}}
+                                if by_band else {}),
                              "calibrated_on": f"{len(val):,} validation faces"}}
 
 
