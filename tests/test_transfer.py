@@ -3,7 +3,9 @@ share their weights, the phases train what they should, and `course train` runs 
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import warnings
 
 import keras
@@ -11,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models, transfer
+from helpers import models, runs, transfer
 from helpers import weights as weight_files
 from helpers.cli import main
 from helpers.data import AGE_BAND_LABELS, scan_folder, split_faces
+from helpers.taught import conformal_scales
 
 WEIGHTS = weight_files.WEIGHT_FILES["mobilenetv2"]
 
@@ -153,7 +156,8 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
                      "mobilenetv2", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["finished"] and config["pretrained"] is False
-    assert "NOT pretrained" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "NOT pretrained" in printed
     assert config["image_size"] == 32 and config["phase_epochs"] == [1, 1]
     spec = models.get_model_spec("mobilenetv2")
     assert config["cut"] == transfer.BACKBONES["mobilenetv2"].cut
@@ -162,6 +166,14 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
     assert not list(out.glob("features_*.npy"))  # caches removed once the run is finished
     interval = config["age_interval"]  # a regression head: chapter 7's q per predicted age band
     assert interval["spread"] == "1 year" and set(interval["q_by_band"]) == set(AGE_BAND_LABELS)
+    # The bands with too few validation faces are named, and they keep the overall q.
+    fallback = re.search(r"validation faces were predicted in (.+): th\w+ keeps? the q", printed)
+    assert fallback, printed
+    for band in fallback.group(1).split(", "):
+        assert interval["q_by_band"][band] == interval["q"]
+    # course train's minimum per band is the default of chapter 7's conformal_scales
+    assert inspect.signature(conformal_scales).parameters["min_faces"].default == \
+        runs.MIN_BAND_FACES
     assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(synthetic_dir),
                  "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)

@@ -16,7 +16,7 @@ import keras
 import pandas as pd
 
 from .config import Preset, get_preset
-from .data import DataNotFoundError, scan_folder, seed_everything, split_faces
+from .data import DataNotFoundError, age_band, scan_folder, seed_everything, split_faces
 from .models import count_params, default_epochs, get_model_spec, input_size
 from .taught import (
     age_head_loss,
@@ -30,6 +30,8 @@ from .training import build_model, datasets_for, fit, load_trained_model
 from .transfer import phase_epochs, train_transfer, trainable_per_phase, transfer_model
 
 SPLIT_COLUMNS = ["file", "split", "age", "gender", "race"]
+# A band of predicted age with fewer validation faces keeps the q of all faces (chapter 7).
+MIN_BAND_FACES = 50
 
 
 @dataclass(frozen=True)
@@ -229,8 +231,14 @@ def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> d
         q, by_band = conformal_scale(chosen["age_error"], age_spread(chosen), coverage), {}
     else:  # a regression head has no spread of its own: a q per band of predicted age instead
         by_band = conformal_scales(chosen["age_pred"], chosen["age_error"], age_spread(chosen),
-                                   coverage)
+                                   coverage, min_faces=MIN_BAND_FACES)
         q = by_band.pop("all")
+        counts = age_band(chosen["age_pred"]).value_counts()
+        few = [band for band in by_band if counts.get(band, 0) < MIN_BAND_FACES]
+        if few:
+            print(f"  fewer than {MIN_BAND_FACES} validation faces were predicted in "
+                  f"{', '.join(few)}: {'that band keeps' if len(few) == 1 else 'those keep'} "
+                  f"the q of all faces ({q:.2f})", flush=True)
     brief = {m: {"age_mae": round(s["age_mae"], 3),
                  "gender_accuracy": round(s["gender_accuracy"], 4)} for m, s in scores.items()}
     return {"test_time_mirror": mirror, "val_one_view": brief[False], "val_mirror": brief[True],
