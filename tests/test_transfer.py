@@ -130,6 +130,16 @@ def test_zoom_view_keeps_the_size_and_magnifies_the_centre():
     assert (zoomed.numpy()[0, :, :, 0] > 127).sum() > (images[0, :, :, 0] > 127).sum()
 
 
+def test_thin_bands_are_those_that_keep_the_overall_q():
+    predicted = np.array([25.0] * 60 + [70.0] * 10)  # 60 faces in 20-29, 10 in 60+, none else
+    errors = np.random.default_rng(0).normal(0, 5, len(predicted))
+    scales = conformal_scales(predicted, errors, np.ones(len(predicted)))
+    thin = runs.thin_bands(predicted)
+    assert set(thin) == set(AGE_BAND_LABELS) - {"20-29"}
+    assert all(scales[band] == scales["all"] for band in thin)
+    assert scales["20-29"] != scales["all"]
+
+
 def test_phase_epochs():
     assert transfer.phase_epochs(20) == (3, 17)
     assert transfer.phase_epochs(2) == (1, 1)

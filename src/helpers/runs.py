@@ -213,6 +213,12 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     return config
 
 
+def thin_bands(predicted_age, min_faces: int = MIN_BAND_FACES) -> list[str]:
+    """The bands of predicted age with fewer than min_faces faces: they keep the q of all."""
+    counts = age_band(predicted_age).value_counts()
+    return [band for band in counts.index.astype(str) if counts[band] < min_faces]
+
+
 def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> dict:
     """What `course predict` and `course evaluate` use beside the model, chosen on the validation
     faces: whether to average each face with its mirror image (kept when it lowers the age MAE
@@ -233,8 +239,7 @@ def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> d
         by_band = conformal_scales(chosen["age_pred"], chosen["age_error"], age_spread(chosen),
                                    coverage, min_faces=MIN_BAND_FACES)
         q = by_band.pop("all")
-        counts = age_band(chosen["age_pred"]).value_counts()
-        few = [band for band in by_band if counts.get(band, 0) < MIN_BAND_FACES]
+        few = thin_bands(chosen["age_pred"])
         if few:
             print(f"  fewer than {MIN_BAND_FACES} validation faces were predicted in "
                   f"{', '.join(few)}: {'that band keeps' if len(few) == 1 else 'those keep'} "
