@@ -17,14 +17,24 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.slow
 
 
-def build(out: Path, *extra: str) -> Path:
-    """Run `tasks.py book` into out (synthetic data, smoke preset) and return the output."""
+def start_build(out: Path, *extra: str) -> subprocess.Popen:
+    """Start `tasks.py book` into out (synthetic data, smoke preset), output to out/build.log."""
     env = {k: v for k, v in os.environ.items() if k != "UTKFACE_DIR"}
     env["COURSE_PRESET"] = "smoke"
-    result = subprocess.run([sys.executable, str(ROOT / "tasks.py"), "book", "--out", str(out),
-                             *extra], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=1500)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    with (out / "build.log").open("w") as log:  # the build writes to its own copy
+        return subprocess.Popen([sys.executable, str(ROOT / "tasks.py"), "book", "--out",
+                                 str(out), *extra], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, text=True)
+
+
+def finished(out: Path, process: subprocess.Popen) -> Path:
+    """Wait for a build started by start_build; fail with the end of its log if it failed."""
+    try:
+        code = process.wait(timeout=1500)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert code == 0, (out / "build.log").read_text()[-8000:]
     return out
 
 
@@ -42,9 +52,23 @@ def executed(executed_chapters) -> Path:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory, executed) -> Path:
-    """The teacher's edition, built once for this module from the executed chapters."""
-    return build(tmp_path_factory.mktemp("book"), "--executed", str(executed)) / "_build" / "html"
+def editions(tmp_path_factory, executed) -> dict[str, tuple[Path, subprocess.Popen]]:
+    """Both editions' builds from the executed chapters, started together (two processes:
+    Sphinx works on one core), each waited for by the tests that read it."""
+    started = {}
+    for name, extra in [("teacher", ()), ("student", ("--student",))]:
+        out = tmp_path_factory.mktemp(name)
+        started[name] = out, start_build(out, *extra, "--executed", str(executed))
+    yield started
+    for _, process in started.values():
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def book(editions) -> Path:
+    """The teacher's edition, built once for this module."""
+    return finished(*editions["teacher"]) / "_build" / "html"
 
 
 def test_front_page_says_which_data_and_preset(book):
@@ -84,8 +108,8 @@ def test_chapter_titles_are_numbered_once_and_badges_open_the_plain_edition(book
         assert f"/blob/main/colab/{page.stem}.ipynb" in html, f"{page.name}: badges"
 
 
-def test_student_edition_has_no_solutions(tmp_path, executed):
-    html = build(tmp_path, "--student", "--executed", str(executed)) / "student" / "_build" / "html"
+def test_student_edition_has_no_solutions(editions):
+    html = finished(*editions["student"]) / "student" / "_build" / "html"
     for page in (html / "notebooks").glob("*.html"):
         text = page.read_text()
         assert 'class="solution' not in text, f"{page.name} still shows a solution"
