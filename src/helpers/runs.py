@@ -9,6 +9,7 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,7 +214,8 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     return config
 
 
-def thin_bands(predicted_age, min_faces: int = MIN_BAND_FACES) -> list[str]:
+def thin_bands(predicted_age: pd.Series | Sequence[float],
+               min_faces: int = MIN_BAND_FACES) -> list[str]:
     """The bands of predicted age with fewer than min_faces faces: they keep the q of all."""
     counts = age_band(predicted_age).value_counts()
     return [band for band in counts.index.astype(str) if counts[band] < min_faces]
