@@ -96,10 +96,11 @@ def strip_solutions(notebook: dict) -> dict:
 
 
 def book_sources(dest: Path, notebooks: Path, student: bool = False,
-                 executed: bool = False) -> Path:
+                 executed: bool = False, cell_timeout: int | None = None) -> Path:
     """Copy the book's sources to dest, its chapters from `notebooks`: for the student edition
     with every solution removed and hidden and its badges opening the student notebooks; for
-    chapters that were executed already, with their execution turned off (their outputs used)."""
+    chapters that were executed already, with their execution turned off (their outputs used);
+    with `cell_timeout`, the seconds a cell may run instead of _config.yml's (-1: no limit)."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -125,21 +126,30 @@ def book_sources(dest: Path, notebooks: Path, student: bool = False,
     if executed:  # the chapters keep their outputs; the book's own pages (intro) still run
         config, n = re.subn(r"(\n  exclude_patterns: )\[\]", r'\1["notebooks/*"]', config)
         assert n == 1, "_config.yml's execute section must have exclude_patterns: []"
+    if cell_timeout is not None:  # the cpu preset's trainings run longer than a smoke cell
+        config, n = re.subn(r"(\n  timeout: )\d+", rf"\g<1>{cell_timeout}", config)
+        assert n == 1, "_config.yml's execute section must have a timeout"
     (dest / "_config.yml").write_text(config)
     return dest
 
 
 def build_book(preset: str | None, student: bool = False, out: Path | None = None,
-               executed: Path | None = None, env: dict | None = None) -> Path:
+               executed: Path | None = None, env: dict | None = None,
+               cell_timeout: int | None = None) -> Path:
     """Build the HTML book with warnings as errors; return the HTML folder. With `executed`
-    (a folder of executed chapters) the book uses their outputs instead of running them."""
+    (a folder of executed chapters) the book uses their outputs instead of running them; with
+    `cell_timeout`, a cell may run that many seconds (-1: no limit) instead of _config.yml's;
+    by default no limit beyond the smoke preset."""
     env = env or course_env(preset)
+    if cell_timeout is None and env["COURSE_PRESET"] != "smoke" and not executed:
+        cell_timeout = -1  # a training cell of the larger presets runs past a smoke cell's limit
     source, out = ROOT, Path(out).resolve() if out else None
     base = out or ROOT / "_build"
-    if student or executed:
+    if student or executed or cell_timeout is not None:
         notebooks = Path(executed).resolve() if executed else ROOT / "notebooks"
         source = book_sources(base / ("student-src" if student else "teacher-src"), notebooks,
-                              student=student, executed=executed is not None)
+                              student=student, executed=executed is not None,
+                              cell_timeout=cell_timeout)
     if student:
         out = base / "student"
     out = out or ROOT

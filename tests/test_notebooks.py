@@ -21,3 +21,28 @@ def test_chapter_runs_top_to_bottom(path, executed_chapters):
     assert code and all(c.execution_count for c in code), "a code cell did not run"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert errors == []
+
+
+def glued(path) -> dict[str, str]:
+    """The values an executed chapter glued, by name (as the book's glue roles read them)."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    return {o.metadata["scrapbook"]["name"]: o.data["application/papermill.record/text/plain"]
+            for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+            if "scrapbook" in o.get("metadata", {})}
+
+
+def test_the_recorded_runs_quoted_are_each_models_default(executed_chapters):
+    """Chapters 3 and 5 quote the recorded test scores of the runs `course train` makes today
+    (scratch-cpu, not the older scratch-regression-cpu of the same model)."""
+    from helpers.evaluation import recorded_file
+
+    ch03 = glued(executed_chapters.get(ROOT / "notebooks" / "03_scratch_cnn.ipynb"))
+    ch05 = glued(executed_chapters.get(ROOT / "notebooks" / "05_transfer_learning.ipynb"))
+    for glued_values, key, record in [(ch03, "ch03_rec_scratch", "scratch-cpu.json"),
+                                      (ch03, "ch03_rec_seed", "seed-cnn-cpu.json"),
+                                      (ch05, "ch05_rec", "mobilenetv2-cpu.json")]:
+        summary = recorded_file(record)["summary"]
+        assert float(glued_values[f"{key}_mae"]) == pytest.approx(summary["age_mae"]), record
+        assert float(glued_values[f"{key}_acc"]) == pytest.approx(summary["gender_accuracy"])
