@@ -68,6 +68,10 @@ class Chapter:
         """The faces of one split ('train', 'val' or 'test')."""
         return self.faces[self.faces["split"] == name].reset_index(drop=True)
 
+    def data_kind(self) -> str:
+        """A few words on the data: 'real UTKFace faces' or 'synthetic stand-in faces'."""
+        return "real UTKFace faces" if self.data.source == "utkface" else "synthetic stand-in faces"
+
     def describe(self) -> str:
         """One sentence on the data and preset this run used (printed and glued)."""
         return (f"This run used {self.data.describe()}; preset '{self.preset.name}' "
@@ -90,8 +94,7 @@ def start_chapter(preset: str | Preset | None = None, seed: int = 0, path=None,
     chapter = Chapter(preset, report, faces, seed)
     print(chapter.describe())
     glue("data_source", chapter.describe())
-    glue("data_kind", "real UTKFace faces" if report.source == "utkface"
-         else "synthetic stand-in faces")
+    glue("data_kind", chapter.data_kind())
     glue("preset_name", preset.name)
     glue("n_faces", f"{len(faces):,}")
     return chapter
