@@ -130,6 +130,41 @@ def test_zoom_view_keeps_the_size_and_magnifies_the_centre():
     assert (zoomed.numpy()[0, :, :, 0] > 127).sum() > (images[0, :, :, 0] > 127).sum()
 
 
+def test_jitter_view_reframes_some_faces_greys_others_and_keeps_the_size():
+    rng = np.random.default_rng(4)
+    images = rng.uniform(0, 255, (64, 24, 24, 3)).astype("float32")
+    jittered = np.asarray(transfer.jitter(seed=0)(images, training=True))
+    assert jittered.shape == images.shape
+    assert not np.allclose(jittered, images)
+    grey = np.isclose(jittered[..., 0], jittered[..., 1]).all(axis=(1, 2))
+    assert 0 < grey.sum() < 32  # about a fifth of the faces made grey, the rest in colour
+
+
+def test_cache_features_of_a_layer_view_runs_the_layer(synthetic_dir, net):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        faces = scan_folder(synthetic_dir).manifest.head(6)
+    plain = transfer.cache_features(net.trunk, faces, 32)
+    jittered = transfer.cache_features(net.trunk, faces, 32, view="jitter")
+    assert jittered.shape == plain.shape and jittered.dtype == np.float16
+    assert not np.allclose(jittered, plain)
+
+
+def test_views_can_be_chosen_for_transfer_models_only(synthetic_dir, tmp_path, capsys):
+    spec = runs.with_views(models.get_model_spec("mobilenetv2"), ("mirror", "jitter"))
+    assert spec.views == ("mirror", "jitter") and runs.with_views(spec, None) is spec
+    with pytest.raises(ValueError, match="unknown view.*blur.*choose among mirror"):
+        runs.with_views(spec, ("blur",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                     "scratch", "--views", "jitter", "--out", str(tmp_path / "run")]) != 0
+    assert "--views is for the transfer models" in capsys.readouterr().err
+    from helpers.cli import build_parser
+    help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert all(view in " ".join(help_text.split()) for view in transfer.VIEWS)
+
+
 def test_thin_bands_are_those_that_keep_the_overall_q():
     predicted = np.array([25.0] * 60 + [70.0] * 10)  # 60 faces in 20-29, 10 in 60+, none else
     errors = np.random.default_rng(0).normal(0, 5, len(predicted))

@@ -85,8 +85,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     """`course train`: train a chapter's model on a folder (resumes when interrupted)."""
     from .runs import train_run
 
+    views = tuple(args.views.split(",")) if args.views else None
     train_run(args.data, args.preset, args.model, args.out, seed=args.seed, epochs=args.epochs,
-              verbose=1 if sys.stdout.isatty() else 2)
+              verbose=1 if sys.stdout.isatty() else 2, views=views)
     return 0
 
 
@@ -318,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="the run folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    train.add_argument("--views", default=None,
+                       help="transfer models: the cached views of each training face, comma "
+                            "separated (default: mirror; also zoom, zoom_mirror, jitter)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of faces")

@@ -4,6 +4,7 @@ share, and `train_run`, which trains a named model into one exactly as the chapt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .config import Preset, get_preset
 from .data import DataNotFoundError, age_band, scan_folder, seed_everything, split_faces
-from .models import count_params, default_epochs, get_model_spec, input_size
+from .models import ModelSpec, count_params, default_epochs, get_model_spec, input_size
 from .taught import (
     age_head_loss,
     compile_model,
@@ -28,7 +29,13 @@ from .taught import (
     training_view,
 )
 from .training import build_model, datasets_for, fit, load_trained_model
-from .transfer import phase_epochs, train_transfer, trainable_per_phase, transfer_model
+from .transfer import (
+    VIEWS,
+    phase_epochs,
+    train_transfer,
+    trainable_per_phase,
+    transfer_model,
+)
 
 SPLIT_COLUMNS = ["file", "split", "age", "gender", "race"]
 # A band of predicted age with fewer validation faces keeps the q of all faces (chapter 7).
@@ -102,9 +109,22 @@ class RunFolder:
         return load_trained_model(self.model_path)
 
 
+def with_views(spec: ModelSpec, views: tuple[str, ...] | None) -> ModelSpec:
+    """A transfer model's spec with other cached views of each training face (None: its own),
+    with a clear error for an unknown view or a model trained on images, not cached features."""
+    if views is None:
+        return spec
+    if not spec.backbone:
+        raise ValueError(f"--views is for the transfer models; {spec.name} trains on images")
+    unknown = [view for view in views if view not in VIEWS]
+    if unknown:
+        raise ValueError(f"unknown view(s) {', '.join(unknown)}: choose among {', '.join(VIEWS)}")
+    return dataclasses.replace(spec, views=tuple(views))
+
+
 def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
               out: str | Path, seed: int = 0, epochs: int | None = None,
-              verbose: int | str = "auto") -> dict:
+              verbose: int | str = "auto", views: tuple[str, ...] | None = None) -> dict:
     """Scan a UTKFace folder, split it (seeded) and train a named model on it into out/."""
     preset = preset if isinstance(preset, Preset) else get_preset(preset)
     with warnings.catch_warnings(record=True) as caught:
@@ -114,16 +134,17 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
         print(f"Warning: {w.message}", file=sys.stderr)
     faces = split_faces(report.manifest, seed=seed, max_faces=preset.max_faces)
     return train_on_faces(faces, str(report.folder), report.source, preset, model_name, out,
-                          seed=seed, epochs=epochs, verbose=verbose)
+                          seed=seed, epochs=epochs, verbose=verbose, views=views)
 
 
 def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
                    out: str | Path, seed: int = 0, epochs: int | None = None,
-                   verbose: int | str = "auto") -> dict:
+                   verbose: int | str = "auto", views: tuple[str, ...] | None = None) -> dict:
     """Train a named model on faces already split into out/ (model.keras, history.csv,
-    config.json, splits.csv); a second call after an interruption resumes from out/backup."""
+    config.json, splits.csv); a second call after an interruption resumes from out/backup.
+    `views` replaces a transfer model's cached views of each training face (transfer.VIEWS)."""
     run = RunFolder(Path(out))
-    spec = get_model_spec(model_name)
+    spec = with_views(get_model_spec(model_name), views)
     epochs = epochs or default_epochs(spec, preset)
     if run.finished():
         previous = run.config()

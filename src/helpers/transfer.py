@@ -51,9 +51,21 @@ def zoom(images: tf.Tensor, labels: dict, fraction: float = 0.9) -> tuple[tf.Ten
     return tf.image.resize(tf.image.central_crop(images, fraction), size, method="area"), labels
 
 
+def jitter(seed: int = 0) -> keras.Sequential:
+    """Faces framed the way a detector crops photos (Keras preprocessing layers): zoomed 15% in
+    to 20% out and shifted up to 8%, edges repeated, mirrored half the time, grey a fifth."""
+    return keras.Sequential([
+        keras.layers.RandomZoom((-0.15, 0.2), fill_mode="nearest", seed=seed),
+        keras.layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed + 1),
+        keras.layers.RandomFlip("horizontal", seed=seed + 2),
+        keras.layers.RandomGrayscale(0.2, seed=seed + 3)], name="jitter")
+
+
 # The extra views of each training face whose trunk features are cached (the augmentation of
 # training on cached features): each epoch shows every face as itself or as one of these.
-VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror)}
+# Functions map a batch; LAYER_VIEWS build a random Keras layer once per caching pass.
+VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror), "jitter": ()}
+LAYER_VIEWS = {"jitter": jitter}
 
 
 def cache_features(trunk: keras.Model, faces: pd.DataFrame, image_size: int,
@@ -65,6 +77,9 @@ def cache_features(trunk: keras.Model, faces: pd.DataFrame, image_size: int,
     view = view or ("mirror" if mirrored else None)
     for step in VIEWS[view] if view else ():
         ds = ds.map(step)
+    if view in LAYER_VIEWS:
+        layer = LAYER_VIEWS[view]()
+        ds = ds.map(lambda x, y: (layer(x, training=True), y))
     out = [trunk(x, training=False).numpy().astype(np.float16) for x, _ in ds]
     return np.concatenate(out)
 
