@@ -344,9 +344,9 @@ def test_course_finetune_evaluate_and_predict_on_fgnet(standin, report, run_dir,
 
     out = tmp_path / "tuned"
     assert main(["finetune", "--model", str(run_dir), "--data", str(standin), "--out", str(out),
-                 "--folds", "2", "--epochs", "1", "--json"]) == 0
+                 "--folds", "2", "--epochs", "1", "--jitters", "1", "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert record["people"] == 5 and record["cv"]["folds"] == 2
+    assert record["people"] == 5 and record["cv"]["folds"] == 2 and record["jitters"] == 1
     assert (out / "model.keras").is_file()
     assert json.loads((out / "config.json").read_text())["model"] == "tiny"
     for args in (["--dataset", "fgnet"], []):  # named, or recognised from the names
@@ -385,6 +385,28 @@ def test_the_real_fgnet_copy_scans_cleanly_and_uses_fgnets_own_markup(real_fgnet
     sample = usable[usable["has_landmarks"]].head(20)
     layouts = {align.landmark_layout(fgnet.read_pts(p)) for p in sample["points"]}
     assert layouts == {"fgnet"}  # not the iBUG layout its README describes
+
+
+def test_fine_tuning_also_shows_each_photo_reframed_by_the_jitter_layer(monkeypatch):
+    from helpers import finetune
+
+    shown = []
+    real_fit = None
+
+    def spy_fit(self, x, y, **kwargs):
+        shown.append(len(x))
+        return real_fit(self, x, y, **kwargs)
+
+    import keras
+
+    real_fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", spy_fit)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (6, 32, 32, 3)).astype(np.float32)
+    for jitters in (0, 3):
+        finetune.finetune_model(tiny_model(), images, np.linspace(5, 60, 6), epochs=1,
+                                jitters=jitters)
+    assert shown == [6 * 2, 6 * 5]  # itself and its mirror, then three reframings more
 
 
 def test_fine_tuning_a_saved_transfer_model_trains_its_top_on_cached_features(tmp_path):

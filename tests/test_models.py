@@ -100,3 +100,23 @@ def test_layer_table_counts_every_parameter():
     assert table["parameters"].sum() == model.count_params()
     assert table.loc[table["layer"] == "conv1", "output shape"].item() == "(62, 62, 32)"
     assert models.count_params(model)["trainable_params"] == model.count_params()
+
+
+@pytest.mark.parametrize("record, name", [("scratch-cpu.json", "scratch"),
+                                          ("mobilenetv2-cpu.json", "mobilenetv2")])
+def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(record, name):
+    """The chapters quote these records as what `course train --preset cpu` gives: a change to
+    a model's defaults (epochs, views, head, loss weights) needs the record re-made."""
+    from helpers.config import get_preset
+    from helpers.evaluation import recorded_file
+
+    config = recorded_file(record)["config"]
+    spec = models.get_model_spec(name)
+    assert config["model"] == name
+    assert config["epochs"] == models.default_epochs(spec, get_preset("cpu"))
+    assert config["options"] == {k: list(v) if isinstance(v, tuple) else v
+                                 for k, v in spec.options.items()}
+    assert (config["age_weight"], config["learning_rate"], config["schedule"]) == (
+        spec.age_weight, spec.learning_rate, spec.schedule)
+    if spec.backbone:
+        assert tuple(config["views"]) == spec.views

@@ -250,10 +250,11 @@ def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """`course finetune`: fine-tune a course model on an FG-NET folder (grouped CV optional)."""
-    from .finetune import EPOCHS, finetune_run
+    from .finetune import EPOCHS, JITTERS, finetune_run
 
     config = finetune_run(args.model, args.data, args.out, folds=args.folds,
-                          seed=args.seed, epochs=args.epochs or EPOCHS)
+                          seed=args.seed, epochs=args.epochs or EPOCHS,
+                          jitters=JITTERS if args.jitters is None else args.jitters)
     if args.json:
         print(json.dumps(config["finetune"]))
     return 0
@@ -371,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="first report K-fold cross-validation with people held out "
                                "(GroupKFold)")
     finetune.add_argument("--epochs", type=int, default=None, help="default 20")
+    finetune.add_argument("--jitters", type=int, default=None,
+                          help="random reframings of each photo besides its mirror "
+                               "(transfer.jitter; default finetune.JITTERS)")
     finetune.add_argument("--seed", type=int, default=0)
     finetune.add_argument("--json", action="store_true",
                           help="print the fine-tuning's record as JSON at the end")

@@ -22,6 +22,7 @@ from .evaluation import input_shape
 from .faces import prepare_crop
 from .grouped import person_bootstrap, person_folds
 from .taught import age_head_loss, compile_model, training_view
+from .transfer import jitter
 
 # What seed paper 003 reports on FG-NET, before and after training on it (its protocol is not
 # described in enough detail to repeat; quoted for comparison, not reproduced).
@@ -30,6 +31,11 @@ SEED_003_FGNET_MAE = {"before": 12.85, "after": 6.61}
 EPOCHS = 20
 LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
+# Random reframings of each photo shown besides the photo and its mirror (transfer.jitter: the
+# zoom, shift and grey of a detector's crop). None by default: on FG-NET's 38 people (grouped
+# 5-fold CV, MobileNetV2 of `course train --preset cpu`, 20 epochs) four of them gave 5.44 years
+# after fine-tuning against 5.12 without (paired +0.32, 95% CI -0.22 to +0.86).
+JITTERS = 0
 
 
 def predict_crop(model_path: str | Path | None = None) -> str:
@@ -76,15 +82,22 @@ def _trunk_and_top(model: keras.Model) -> tuple[keras.Model, keras.Model] | None
 
 def finetune_model(model: keras.Model, images: np.ndarray, ages: np.ndarray,
                    epochs: int = EPOCHS, learning_rate: float = LEARNING_RATE,
-                   batch_size: int = BATCH_SIZE, seed: int = 0, verbose: int = 0) -> keras.Model:
+                   batch_size: int = BATCH_SIZE, seed: int = 0, verbose: int = 0,
+                   jitters: int = JITTERS) -> keras.Model:
     """Fine-tune a course model in place on images (float32 0-255 at its input size) and ages,
-    each image also mirrored; the gender head is held to the model's own first answers. A
-    transfer model's frozen trunk runs once (its features are cached), as in chapter 5."""
+    each image also mirrored and reframed `jitters` times; the gender head is held to the
+    model's own first answers. A transfer model's frozen trunk runs once per view (its
+    features are cached), as in chapter 5."""
     if len(images) != len(ages) or len(images) == 0:
         raise ValueError(f"{len(images)} images and {len(ages)} ages: need as many, at least 1")
     seed_everything(seed)
-    x = np.concatenate([images, images[:, :, ::-1, :]])
-    y_age = np.concatenate([ages, ages]).astype(np.float32)[:, None]
+    views = [images, images[:, :, ::-1, :]]
+    for k in range(jitters):
+        reframe = jitter(seed + 10 * k)
+        views.append(np.concatenate([np.asarray(reframe(images[i:i + 64], training=True))
+                                     for i in range(0, len(images), 64)]))
+    x = np.concatenate(views)
+    y_age = np.tile(np.asarray(ages, np.float32), len(views))[:, None]
     _freeze_batch_norm(model)
     parts = _trunk_and_top(model)
     net = model
@@ -167,7 +180,8 @@ def cv_summary(cv: pd.DataFrame, n_boot: int = 1000) -> dict:
 
 def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
                  folds: int | None = None, crop: str | None = None, seed: int = 0,
-                 epochs: int = EPOCHS, learning_rate: float = LEARNING_RATE) -> dict:
+                 epochs: int = EPOCHS, learning_rate: float = LEARNING_RATE,
+                 jitters: int = JITTERS) -> dict:
     """`course finetune`: optionally report k-fold grouped cross-validation, then fine-tune the
     model (on crops cut as `course predict --detect` cuts them, unless `crop` says otherwise)
     on every usable photo of an FG-NET folder and write out/model.keras and
@@ -193,7 +207,7 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
     print(f"Cutting the faces of {len(photos)} photos of {report.n_people} people "
           f"({crop} crops)...", flush=True)
     cut = cut_photos(photos, (crop, "landmarks"))
-    options = {"epochs": epochs, "learning_rate": learning_rate}
+    options = {"epochs": epochs, "learning_rate": learning_rate, "jitters": jitters}
     record: dict = {}
     if folds:
         print(f"{folds}-fold cross-validation by person (GroupKFold)...", flush=True)
@@ -218,7 +232,8 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
     config = {**base, "finished": True, "finetune": {
         "base_model": str(model_path), "data": "FG-NET", "photos": len(keep),
         "people": report.n_people, "crop": crop, "epochs": epochs,
-        "learning_rate": learning_rate, "batch_size": BATCH_SIZE, "seed": seed,
+        "learning_rate": learning_rate, "batch_size": BATCH_SIZE, "jitters": jitters,
+        "seed": seed,
         "seconds": round(time.perf_counter() - start, 1), **record}}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     if (base_dir / "splits.csv").exists():  # `--split test` still means UTKFace's test split

@@ -116,6 +116,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         from .finetune import (
             BATCH_SIZE,
             EPOCHS,
+            JITTERS,
             LEARNING_RATE,
             cv_summary,
             grouped_cv,
@@ -128,7 +129,8 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         result["finetune"] = {"base_model": name, "data": "FG-NET",
                               "crop": predict_crop(Path(run) / "model.keras"),
                               "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
-                              "batch_size": BATCH_SIZE, "cv": cv_summary(cv)}
+                              "batch_size": BATCH_SIZE, "jitters": JITTERS,
+                              "cv": cv_summary(cv)}
         print(f"cross-validation: {result['finetune']['cv']}", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=lambda v: None if v is np.nan else v)
