@@ -120,3 +120,16 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
         spec.age_weight, spec.learning_rate, spec.schedule)
     if spec.backbone:
         assert tuple(config["views"]) == spec.views
+
+
+def test_the_fgnet_record_scored_the_models_course_train_trains_today():
+    """Chapter 9 quotes results/fgnet-cpu.json as the `course train --preset cpu` models."""
+    from helpers.config import get_preset
+    from helpers.evaluation import recorded_file
+
+    for name, run in recorded_file("fgnet-cpu.json")["models"].items():
+        spec = models.get_model_spec(name)
+        assert run["preset"] == "cpu" and run["finished"], run
+        assert run["epochs_run"] == models.default_epochs(spec, get_preset("cpu")), run
+        if spec.backbone:
+            assert tuple(run.get("views") or ()) == spec.views, run

@@ -38,10 +38,11 @@ def utkface_test_predictions(model, run_dir: Path, folder: Path) -> pd.DataFrame
 
 
 def model_note(run_dir: Path) -> dict:
-    """What a run folder's config says about its model: name, epochs, and any note on it."""
+    """What a run folder's config says about its model: name, epochs, views, and any note."""
     config = json.loads((run_dir / "config.json").read_text())
     return {"model": config.get("model"), "preset": (config.get("preset") or {}).get("name"),
             "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
+            "views": config.get("views"),
             "note": (config.get("interim") or {}).get("note", "")}
 
 
