@@ -388,18 +388,16 @@ def test_the_real_fgnet_copy_scans_cleanly_and_uses_fgnets_own_markup(real_fgnet
 
 
 def test_fine_tuning_also_shows_each_photo_reframed_by_the_jitter_layer(monkeypatch):
+    import keras
+
     from helpers import finetune
 
-    shown = []
-    real_fit = None
+    shown, real_fit = [], keras.Model.fit
 
     def spy_fit(self, x, y, **kwargs):
         shown.append(len(x))
         return real_fit(self, x, y, **kwargs)
 
-    import keras
-
-    real_fit = keras.Model.fit
     monkeypatch.setattr(keras.Model, "fit", spy_fit)
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (6, 32, 32, 3)).astype(np.float32)
