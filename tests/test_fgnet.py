@@ -365,6 +365,58 @@ def test_course_finetune_evaluate_and_predict_on_fgnet(standin, report, run_dir,
                  "test"]) == 2
 
 
+def mirror_sensitive_run(folder: Path) -> Path:
+    """A run folder whose model is linear with weights that change sign left to right: one view
+    gives 20 plus a face's left-right imbalance, the mirror average exactly 20."""
+    import keras
+
+    image = keras.Input((32, 32, 3), name="image")
+    rows = keras.layers.Conv2D(1, (1, 32), use_bias=False, name="ramp")(image)
+    x = keras.layers.Flatten()(rows)
+    age = keras.layers.Dense(1, name="age", kernel_initializer="ones",
+                             bias_initializer=keras.initializers.Constant(20.0))(x)
+    gender = keras.layers.Dense(1, activation="sigmoid", name="gender")(x)
+    model = keras.Model(image, {"age": age, "gender": gender})
+    ramp = np.linspace(-1, 1, 32, dtype=np.float32)[None, :, None, None] / 255
+    model.get_layer("ramp").set_weights([np.repeat(ramp, 3, axis=2)])
+    folder.mkdir(parents=True)
+    model.save(folder / "model.keras")
+    (folder / "config.json").write_text(json.dumps({"model": "tiny", "image_size": 32,
+                                                    "test_time_mirror": True}))
+    return folder
+
+
+def test_fgnet_scores_average_the_mirror_as_course_predict_does(standin, report, tmp_path,
+                                                                capsys):
+    from helpers import carryover, finetune
+    from helpers.cli import main
+    from helpers.training import load_trained_model
+
+    run = mirror_sensitive_run(tmp_path / "run")
+    model = load_trained_model(run)
+    cut = carryover.cut_photos(report.usable, ("box",))
+    one = carryover.predict_cut(model, cut, "box")["age_pred"].dropna()
+    both = carryover.predict_cut(model, cut, "box", mirror=True)["age_pred"].dropna()
+    assert np.abs(one - 20).max() > 0.5 and np.abs(both - 20).max() <= 0.051
+    cv = finetune.grouped_cv(run / "model.keras", cut, k=2, crop="box", epochs=1)
+    assert np.abs(cv["age_before"].dropna() - 20).max() < 1e-3  # the run's mirror, like predict
+    maes = {}
+    for flag in ([], ["--no-flip"]):  # the run's choice, then one view
+        assert main(["evaluate", "--model", str(run), "--data", str(standin), "--crop", "box",
+                     "--json", *flag]) == 0
+        scores = json.loads(capsys.readouterr().out)
+        assert scores["test_time_mirror"] is not bool(flag)
+        maes["one view" if flag else "mirror"] = scores["age_mae"]
+    ages = cut.photos.loc[both.index, "age"].astype(float)
+    assert maes["mirror"] == pytest.approx(float(np.abs(ages - 20).mean()), abs=0.06)
+    assert maes["one view"] != pytest.approx(maes["mirror"], abs=0.01)
+    photo = cut.photos.loc[cut.photos["found"], "path"].iloc[0]
+    assert main(["predict", "--detect", "--crop", "box", "--json", "--model", str(run),
+                 str(photo)]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert abs(json.loads(line)["faces"][0]["age"] - 20) <= 0.051
+
+
 # --------------------------------------------------------------------------- the real photos
 
 

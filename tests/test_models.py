@@ -133,3 +133,13 @@ def test_the_fgnet_record_scored_the_models_course_train_trains_today():
         assert run["epochs_run"] == models.default_epochs(spec, get_preset("cpu")), run
         if spec.backbone:
             assert tuple(run.get("views") or ()) == spec.views, run
+
+
+def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
+    """Chapter 9 quotes the record's cross-validation as what `course finetune` buys."""
+    from helpers import finetune
+    from helpers.evaluation import recorded_file
+
+    tuned = recorded_file("fgnet-cpu.json")["finetune"]
+    assert (tuned["epochs"], tuned["learning_rate"], tuned["batch_size"], tuned["jitters"]) == (
+        finetune.EPOCHS, finetune.LEARNING_RATE, finetune.BATCH_SIZE, finetune.JITTERS), tuned

@@ -32,10 +32,10 @@ DEFAULT_EYES = {"eye_x": 0.5, "eye_y": 0.4, "eye_distance": 0.3}
 # Whether `course predict --detect` (and `course evaluate --dataset fgnet`, `course finetune`)
 # align each face by its eyes by default, for each kind of model (the "model" of its run's
 # config.json; any other kind is cut from the detector's box). Measured on FG-NET's 38 people
-# (results/fgnet-cpu.json, chapter 9), the aligned crop's age error minus the box crop's: -0.10
-# years for the MobileNetV2 (95% interval by person -0.41 to +0.22), not a sure gain, so it keeps
-# the box; -0.63 for the scratch network (-1.13 to -0.14), a gain, so it aligns. A test checks
-# that these agree with the record.
+# (results/fgnet-cpu.json, chapter 9; mirror averaged, as `course predict` does), the aligned
+# crop's age error minus the box crop's: -0.04 years for the MobileNetV2 (95% interval by person
+# -0.33 to +0.25), not a sure gain, so it keeps the box; -0.50 for the scratch network (-1.04 to
+# -0.07), a gain, so it aligns. A test checks that these agree with the record.
 PREDICT_ALIGNS = {"mobilenetv2": False, "scratch": True}
 
 # The eye corners (outer, inner) of the two 68-point layouts, the person's right eye first (on

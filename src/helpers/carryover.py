@@ -64,15 +64,18 @@ def cut_photos(photos: pd.DataFrame, kinds: tuple[str, ...] = ("box", "aligned",
     return PhotoCrops(table, out, time.perf_counter() - start)
 
 
-def predict_cut(model, cut: PhotoCrops, kind: str, batch: int = 64) -> pd.DataFrame:
+def predict_cut(model, cut: PhotoCrops, kind: str, batch: int = 64, mirror: bool = False
+                ) -> pd.DataFrame:
     """The photos table plus age_pred, age_error and abs_error for one kind of crop (NaN where
-    that crop could not be cut: no face found, or no landmarks)."""
+    that crop could not be cut: no face found, or no landmarks); with `mirror`, each crop's age
+    averaged with its mirror image's, as `course predict` does for a model trained so."""
     crops = cut.crops[kind]
     ages = np.full(len(crops), np.nan)
     have = [i for i, c in enumerate(crops) if c is not None]
     for at in range(0, len(have), batch):
         chunk = have[at:at + batch]
-        for i, face in zip(chunk, predict_crops(model, [crops[i] for i in chunk]), strict=True):
+        for i, face in zip(chunk, predict_crops(model, [crops[i] for i in chunk], mirror),
+                           strict=True):
             ages[i] = face["age"]
     out = cut.photos.copy()
     out["crop"] = kind
@@ -157,10 +160,11 @@ def worst_photos(predictions: pd.DataFrame, k: int = 8) -> pd.DataFrame:
 
 
 
-def evaluate_fgnet(model, folder, crop: str = "aligned", n_boot: int = 1000
-                   ) -> tuple[dict, pd.DataFrame]:
+def evaluate_fgnet(model, folder, crop: str = "aligned", n_boot: int = 1000,
+                   mirror: bool = False) -> tuple[dict, pd.DataFrame]:
     """`course evaluate --dataset fgnet`: a model on every usable photo of an FG-NET folder,
-    through detection and the given crop ('box', 'aligned' or 'landmarks'); returns the scores
+    through detection and the given crop ('box', 'aligned' or 'landmarks'), each face averaged
+    with its mirror image with `mirror`; returns the scores
     (n photos, people, share with a face, age MAE with its person-level 95% interval, RMSE) and
     the per-photo predictions."""
     import warnings
@@ -171,12 +175,13 @@ def evaluate_fgnet(model, folder, crop: str = "aligned", n_boot: int = 1000
         warnings.simplefilter("ignore")  # `course data check` lists the defects
         report = scan_fgnet(folder)
     cut = cut_photos(report.usable, (crop,))
-    predictions = predict_cut(model, cut, crop)
+    predictions = predict_cut(model, cut, crop, mirror=mirror)
     row = summary_row(predictions, n_boot)
     scored = predictions[predictions["age_pred"].notna()]
     rmse = float(np.sqrt((scored["age_error"] ** 2).mean())) if len(scored) else float("nan")
     scores = {"n": row["photos"], "people": row["people"], "found": round(row["found"], 4),
-              "scored": row["scored"], "crop": crop, "age_mae": row["age_mae"],
+              "scored": row["scored"], "crop": crop, "test_time_mirror": mirror,
+              "age_mae": row["age_mae"],
               "age_mae_95ci": [row["age_mae_low"], row["age_mae_high"]], "age_rmse": rmse,
               "age_bias": row["age_bias"], "skipped_files": report.n_files - report.n_usable}
     return scores, predictions

