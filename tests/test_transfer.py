@@ -150,6 +150,18 @@ def test_cache_features_of_a_layer_view_runs_the_layer(synthetic_dir, net):
     assert not np.allclose(jittered, plain)
 
 
+def test_the_second_jitter_is_another_draw_of_the_same_reframing(synthetic_dir, net):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        faces = scan_folder(synthetic_dir).manifest.head(6)
+    first = transfer.cache_features(net.trunk, faces, 32, view="jitter")
+    again = transfer.cache_features(net.trunk, faces, 32, view="jitter")
+    second = transfer.cache_features(net.trunk, faces, 32, view="jitter2")
+    np.testing.assert_array_equal(first, again)  # seeded: a resumed run caches the same view
+    assert second.shape == first.shape and not np.allclose(second, first)
+    assert "jitter2" in models.get_model_spec("mobilenetv2").views
+
+
 def test_views_can_be_chosen_for_transfer_models_only(synthetic_dir, tmp_path, capsys):
     spec = runs.with_views(models.get_model_spec("mobilenetv2"), ("mirror", "jitter"))
     assert spec.views == ("mirror", "jitter") and runs.with_views(spec, None) is spec

@@ -325,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     train.add_argument("--views", default=None,
                        help="transfer models: the cached views of each training face, comma "
-                            "separated (default: mirror; also zoom, zoom_mirror, jitter)")
+                            "separated (default: the model's own, mirror,jitter,jitter2 for "
+                            "mobilenetv2; also zoom, zoom_mirror)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of faces")

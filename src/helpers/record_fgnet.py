@@ -5,6 +5,9 @@ cross-validation that `course finetune --folds K` wrote. No photo or crop is wri
 
     python -m helpers.record_fgnet --fgnet DIR --utkface DIR --model mobilenetv2=RUN \\
         --model scratch=RUN --finetuned RUN2 --out src/helpers/results/fgnet-cpu.json
+
+When only one model changed, `--keep NAME` copies NAME's figures from the record already at
+--out instead of scoring a run of it again (its model, and so its figures, are unchanged).
 """
 
 from __future__ import annotations
@@ -48,10 +51,39 @@ def model_note(run_dir: Path) -> dict:
             "note": (config.get("interim") or {}).get("note", "")}
 
 
+# The parts of a record that hold one entry per model, keyed by its name.
+PER_MODEL = ("bands", "by_kind", "utkface_test_mae", "models")
+
+
+def keep_models(result: dict, previous: dict, names: tuple[str, ...]) -> dict:
+    """`result` with the figures of the models `names` copied from a previous record: their
+    table rows (before the package's), paired differences and per-model entries."""
+    missing = [name for name in names if name not in previous.get("models", {})]
+    if missing:
+        raise ValueError(f"the previous record has no model {', '.join(missing)} to keep")
+    merged = {**result, **{key: dict(result[key]) for key in PER_MODEL}}
+    kept = [row for row in previous["table"] if row["model"] in names]
+    ours = [row for row in result["table"] if row["model"] not in names]
+    package = [row for row in ours if row["crop"] == "package"]
+    merged["table"] = [row for row in ours if row["crop"] != "package"] + kept + package
+    merged["aligned_minus_box"] = {
+        **result["aligned_minus_box"],
+        **{key: value for key, value in previous["aligned_minus_box"].items()
+           if key.split(":")[0] in names}}
+    for key in PER_MODEL:
+        merged[key].update({name: previous[key][name] for name in names})
+    return merged
+
+
 def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
-           finetuned: Path | None, out: Path, n_boot: int = 1000, folds: int | None = None
-           ) -> dict:
-    """Measure everything in one run and write the JSON record (see the module's docstring)."""
+           finetuned: Path | None, out: Path, n_boot: int = 1000, folds: int | None = None,
+           keep: tuple[str, ...] = ()) -> dict:
+    """Measure everything in one run and write the JSON record (see the module's docstring);
+    `keep` copies those models' figures from the record already at `out`."""
+    previous = json.loads(Path(out).read_text()) if keep else {}
+    if keep:
+        keep_models({"table": [], "aligned_minus_box": {}, **{k: {} for k in PER_MODEL}},
+                    previous, keep)  # fail now, not after the scoring, if one is missing
     from .carryover import (
         bands_side_by_side,
         by_kind,
@@ -112,6 +144,8 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         "seconds": round(time.perf_counter() - start, 1),
         "models": {name: model_note(Path(run)) for name, run in models.items()},
     }
+    if keep:
+        result = keep_models(result, previous, keep)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")  # kept if the CV below is cut short
     if finetuned is not None:
@@ -155,10 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=None,
                         help="without --finetuned: run the grouped cross-validation here")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--keep", action="append", default=[],
+                        help="NAME: copy this model's figures from the record at --out")
     args = parser.parse_args(argv)
     models = dict(item.split("=", 1) for item in args.model)
     result = record(args.fgnet, args.utkface, {k: Path(v) for k, v in models.items()},
-                    args.finetuned, args.out, folds=args.folds)
+                    args.finetuned, args.out, folds=args.folds, keep=tuple(args.keep))
     print(json.dumps(result["table"], indent=1))
     return 0
 

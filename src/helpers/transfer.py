@@ -63,9 +63,11 @@ def jitter(seed: int = 0) -> keras.Sequential:
 
 # The extra views of each training face whose trunk features are cached (the augmentation of
 # training on cached features): each epoch shows every face as itself or as one of these.
-# Functions map a batch; LAYER_VIEWS build a random Keras layer once per caching pass.
-VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror), "jitter": ()}
-LAYER_VIEWS = {"jitter": jitter}
+# Functions map a batch; LAYER_VIEWS build a random Keras layer once per caching pass
+# ("jitter2" is a second reframing of every face, drawn with other seeds).
+VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror), "jitter": (),
+         "jitter2": ()}
+LAYER_VIEWS = {"jitter": jitter, "jitter2": lambda: jitter(seed=10)}
 
 
 def cache_features(trunk: keras.Model, faces: pd.DataFrame, image_size: int,
