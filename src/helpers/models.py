@@ -92,6 +92,8 @@ MODELS: dict[str, ModelSpec] = {
     # test 4.93 / 93.8% against 4.85 / 93.2% (+0.09 years, -0.02 to +0.19; +0.5 points, -0.2
     # to +1.4). Gender gained on both splits, age within noise: two runs of the same recipe
     # differ by 0.07 years on validation (4.88 and 4.95) and 0.08 on test (4.93 and 4.85).
+    # A second run of the new recipe, `course train` alone on 2 cores in 19 min 19 s: validation
+    # 4.91 / 93.7%, test 4.91 / 94.0%.
     # FG-NET's 38 people (box crop, mirror), paired by photo against that same-recipe run:
     # -0.23 years before fine-tuning (6.22 against 6.46; 95% CI by person -0.58 to +0.12) and
     # -0.44 after `course finetune --folds 5` (5.12 against 5.56; -1.11 to +0.28). The
