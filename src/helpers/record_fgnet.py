@@ -55,12 +55,17 @@ def model_note(run_dir: Path) -> dict:
 PER_MODEL = ("bands", "by_kind", "utkface_test_mae", "models")
 
 
-def keep_models(result: dict, previous: dict, names: tuple[str, ...]) -> dict:
-    """`result` with the figures of the models `names` copied from a previous record: their
-    table rows (before the package's), paired differences and per-model entries."""
+def require_models(previous: dict, names: tuple[str, ...]) -> None:
+    """A clear error when a previous record lacks a model to keep."""
     missing = [name for name in names if name not in previous.get("models", {})]
     if missing:
         raise ValueError(f"the previous record has no model {', '.join(missing)} to keep")
+
+
+def keep_models(result: dict, previous: dict, names: tuple[str, ...]) -> dict:
+    """`result` with the figures of the models `names` copied from a previous record: their
+    table rows (before the package's), paired differences and per-model entries."""
+    require_models(previous, names)
     merged = {**result, **{key: dict(result[key]) for key in PER_MODEL}}
     kept = [row for row in previous["table"] if row["model"] in names]
     ours = [row for row in result["table"] if row["model"] not in names]
@@ -81,9 +86,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
     """Measure everything in one run and write the JSON record (see the module's docstring);
     `keep` copies those models' figures from the record already at `out`."""
     previous = json.loads(Path(out).read_text()) if keep else {}
-    if keep:
-        keep_models({"table": [], "aligned_minus_box": {}, **{k: {} for k in PER_MODEL}},
-                    previous, keep)  # fail now, not after the scoring, if one is missing
+    require_models(previous, keep)  # fail now, not after the scoring
     from .carryover import (
         bands_side_by_side,
         by_kind,

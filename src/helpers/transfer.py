@@ -31,6 +31,7 @@ from .taught import (  # noqa: F401
     Backbone,
     CaffePreprocess,
     TransferModel,
+    jitter,
     learning_rate,
     prepare_phase,
     preprocess_layer,
@@ -49,16 +50,6 @@ def zoom(images: tf.Tensor, labels: dict, fraction: float = 0.9) -> tuple[tf.Ten
     """A batch of faces zoomed in: the central `fraction` of each, resized back (labels kept)."""
     size = tf.shape(images)[1:3]
     return tf.image.resize(tf.image.central_crop(images, fraction), size, method="area"), labels
-
-
-def jitter(seed: int = 0) -> keras.Sequential:
-    """Faces framed the way a detector crops photos (Keras preprocessing layers): zoomed 15% in
-    to 20% out and shifted up to 8%, edges repeated, mirrored half the time, grey a fifth."""
-    return keras.Sequential([
-        keras.layers.RandomZoom((-0.15, 0.2), fill_mode="nearest", seed=seed),
-        keras.layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed + 1),
-        keras.layers.RandomFlip("horizontal", seed=seed + 2),
-        keras.layers.RandomGrayscale(0.2, seed=seed + 3)], name="jitter")
 
 
 # The extra views of each training face whose trunk features are cached (the augmentation of
