@@ -208,6 +208,11 @@ def test_each_kind_of_model_is_cut_the_way_its_fgnet_record_measured_better(tmp_
         (run / "config.json").write_text(json.dumps({"model": kind}))
         assert finetune.predict_crop(run / "model.keras") == ("aligned" if aligns else "box")
     assert finetune.predict_crop() == "box" == finetune.predict_crop(tmp_path / "none.keras")
+    # The record's bands, kinds of photo and worst photos are on the crop predict cuts (a record
+    # kept from before the "crop" key was written scored them on the aligned crop).
+    for name, note in recorded["models"].items():
+        assert note.get("crop", "aligned") == ("aligned" if align.PREDICT_ALIGNS[name]
+                                               else "box"), (name, note)
 
 
 def test_the_recorded_eye_template_is_a_plausible_face():

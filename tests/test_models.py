@@ -114,6 +114,7 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
     spec = models.get_model_spec(name)
     assert config["model"] == name
     assert config["epochs"] == models.default_epochs(spec, get_preset("cpu"))
+    assert config["image_size"] == models.input_size(spec, get_preset("cpu"))
     assert config["options"] == {k: list(v) if isinstance(v, tuple) else v
                                  for k, v in spec.options.items()}
     assert (config["age_weight"], config["learning_rate"], config["schedule"]) == (
@@ -133,6 +134,7 @@ def test_the_fgnet_record_scored_the_models_course_train_trains_today():
         assert run["epochs_run"] == models.default_epochs(spec, get_preset("cpu")), run
         if spec.backbone:
             assert tuple(run.get("views") or ()) == spec.views, run
+            assert run["image_size"] == models.input_size(spec, get_preset("cpu")), run
 
 
 def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():

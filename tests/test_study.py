@@ -85,3 +85,14 @@ def test_course_study_writes_its_record(synthetic_dir, tmp_path, monkeypatch, ca
     assert record["preset"] == "smoke" and "NOT pretrained" in record["weights"]
     assert len(record["rows"]) == 4 and "test_age_mae" in record["rows"][0]
     assert "Wrote" in capsys.readouterr().out
+
+
+def test_the_recorded_study_ran_as_course_study_runs_today():
+    """Chapter 6 quotes results/study-cpu.json as `course study --preset cpu`: a change to the
+    preset's backbone input or epochs needs the study re-made."""
+    from helpers.config import get_preset
+    from helpers.evaluation import recorded_file
+
+    record, preset = recorded_file("study-cpu.json"), get_preset("cpu")
+    assert record["preset"] == "cpu"
+    assert (record["image_size"], record["epochs"]) == (preset.transfer_size, preset.epochs)

