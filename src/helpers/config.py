@@ -46,8 +46,8 @@ PRESETS: dict[str, Preset] = {
         # 160, not 128: the MobileNetV2 (same seed, split and recipe, each face averaged with
         # its mirror, paired by face) reached 4.81 years / 93.7% on validation against 4.85 and
         # 4.91 for two runs at 128 (-0.04 and -0.10 years), 4.82 / 93.8% on test against 4.93
-        # and 4.91; its fine-tuning epochs cost about 1.2 times as much (46 s against 39 s alone
-        # on 2 cores) and caching the trunk's features 1.2 times (about 6.5 minutes). Testing a
+        # and 4.91; `course train` took 20 min 20 s alone on 2 cores (19 min 19 s at 128), its
+        # fine-tuning epochs 37 to 46 s, caching the trunk's features about 6.5 minutes. Testing a
         # 128 model at 160 is no shortcut (6.45 years): the features at the cut change scale.
         # 24, not fewer: the MobileNetV2 with 17 (3 + 14 of fine-tuning) reached 4.96 years and
         # 93.3% on the 1,894 validation faces (mirror averaged) against 4.87 and 93.2% with 24,
