@@ -506,3 +506,13 @@ def test_a_kept_model_keeps_its_figures_from_the_previous_record():
                                                                  "scratch": "old"}
     with pytest.raises(ValueError, match="no model vgg16 to keep"):
         keep_models(rec(["mobilenetv2"], "new"), previous, ("vgg16",))
+
+
+def test_a_model_both_scored_and_kept_is_refused_before_any_scoring(tmp_path):
+    from helpers.record_fgnet import record
+
+    out = tmp_path / "fgnet.json"  # absent: the refusal comes before the record is read
+    with pytest.raises(ValueError, match="scratch: give a model with --model or --keep"):
+        record(tmp_path / "no-fgnet", tmp_path / "no-utkface", {"scratch": tmp_path / "run"},
+               None, out, keep=("scratch",))
+    assert not out.exists()

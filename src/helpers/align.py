@@ -39,6 +39,11 @@ DEFAULT_EYES = {"eye_x": 0.5, "eye_y": 0.4, "eye_distance": 0.3}
 # these agree with the record.
 PREDICT_ALIGNS = {"mobilenetv2": False, "scratch": True}
 
+
+def predict_crop_for(kind: str | None) -> str:
+    """The crop `course predict --detect` cuts for a kind of model: "aligned" or "box"."""
+    return "aligned" if PREDICT_ALIGNS.get(kind or "", False) else "box"
+
 # The eye corners (outer, inner) of the two 68-point layouts, the person's right eye first (on
 # the left of an upright photo). FG-NET's own markup: jaw 0-14, brows 15-26, each eye four
 # points round it and its pupil (27-31, 32-36), nose 37-47, mouth 48-67. The iBUG/300-W layout

@@ -46,11 +46,11 @@ JITTERS = 0
 def predict_crop(model_path: str | Path | None = None) -> str:
     """The crop `course predict --detect` cuts by default for a model: "aligned" where
     align.PREDICT_ALIGNS says alignment helped its kind of model, else the detector's "box"."""
-    from .align import PREDICT_ALIGNS
+    from .align import predict_crop_for
     from .runs import RunFolder
 
     kind = RunFolder.of(model_path).config().get("model") if model_path is not None else None
-    return "aligned" if PREDICT_ALIGNS.get(kind or "", False) else "box"
+    return predict_crop_for(kind)
 
 
 def training_crops(cut: PhotoCrops, crop: str = "box") -> list[np.ndarray | None]:

@@ -56,9 +56,9 @@ def zoom(images: tf.Tensor, labels: dict, fraction: float = 0.9) -> tuple[tf.Ten
 # training on cached features): each epoch shows every face as itself or as one of these.
 # Functions map a batch; LAYER_VIEWS build a random Keras layer once per caching pass
 # ("jitter2" is a second reframing of every face, drawn with other seeds).
-VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror), "jitter": (),
-         "jitter2": ()}
 LAYER_VIEWS = {"jitter": jitter, "jitter2": lambda: jitter(seed=10)}
+VIEWS = {"mirror": (mirror,), "zoom": (zoom,), "zoom_mirror": (zoom, mirror),
+         **{name: () for name in LAYER_VIEWS}}
 
 
 def cache_features(trunk: keras.Model, faces: pd.DataFrame, image_size: int,
