@@ -338,6 +338,52 @@ def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir
     summary = finetune.cv_summary(cv, n_boot=50)
     assert summary["people"] == report.n_people and summary["folds"] == 2
     assert summary["scored"] == int(cut.photos["found"].sum())
+    scored = cv.dropna(subset=["age_after"])
+    # what course finetune writes is the mean of the recalibrated and the fine-tuned model
+    assert np.allclose(scored["age_after"], (scored["age_recalibrated"] + scored["age_tuned"]) / 2,
+                       atol=1e-3)
+    for kind in ("before", "recalibrated", "tuned", "after"):
+        assert summary[f"mae_{kind}"] == pytest.approx(scored[f"error_{kind}"].mean(), abs=1e-3)
+    assert summary["versus_tuned"] == pytest.approx(
+        summary["mae_after"] - summary["mae_tuned"], abs=2e-3)
+
+
+def test_the_age_line_is_the_least_absolute_error_line_and_recalibrates_a_model():
+    from helpers.taught import age_line, averaged, recalibrated
+
+    predicted = np.arange(20, dtype=float)
+    ages = 2 * predicted - 5
+    ages[3] += 40  # one outlier does not move a median regression
+    slope, intercept = age_line(predicted, ages)
+    assert (slope, intercept) == (pytest.approx(2, abs=1e-6), pytest.approx(-5, abs=1e-5))
+    model = tiny_model()
+    images = np.random.default_rng(0).uniform(0, 255, (5, 32, 32, 3)).astype(np.float32)
+    plain = model.predict(images, verbose=0)
+    line = recalibrated(model, 0.5, 3.0)
+    out = line.predict(images, verbose=0)
+    assert np.allclose(out["age"], 0.5 * plain["age"] + 3, atol=1e-4)
+    assert np.allclose(out["gender"], plain["gender"])
+    both = averaged(line, model).predict(images, verbose=0)
+    assert np.allclose(both["age"], (out["age"] + plain["age"]) / 2, atol=1e-4)
+    assert np.allclose(both["gender"], plain["gender"], atol=1e-6)
+
+
+def test_a_distribution_head_keeps_its_spread_through_the_line_and_the_average(tmp_path):
+    import keras
+
+    from helpers.taught import averaged, recalibrated, transfer_model
+
+    model = transfer_model("mobilenetv2", 32, weights=None, age_head="distribution").model
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    plain = model.predict(images, verbose=0)
+    copy = keras.models.clone_model(model)  # course finetune's base and tuned: two models
+    copy.set_weights(model.get_weights())
+    both = averaged(recalibrated(model, -2.0, 1.0), copy)
+    both.save(tmp_path / "model.keras")  # course finetune saves it; predict loads it
+    out = keras.models.load_model(tmp_path / "model.keras").predict(images, verbose=0)
+    assert set(out) == {"age", "gender", "age_sd"}
+    assert np.allclose(out["age_sd"], 1.5 * plain["age_sd"], rtol=1e-4)  # |slope| scales it
+    assert np.allclose(out["age"], (-2 * plain["age"] + 1 + plain["age"]) / 2, atol=1e-3)
 
 
 # --------------------------------------------------------------------------- command line
@@ -345,14 +391,19 @@ def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir
 
 def test_course_finetune_evaluate_and_predict_on_fgnet(standin, report, run_dir, tmp_path,
                                                        capsys):
+    from helpers import finetune
     from helpers.cli import main
+    from helpers.training import load_trained_model
 
     out = tmp_path / "tuned"
     assert main(["finetune", "--model", str(run_dir), "--data", str(standin), "--out", str(out),
                  "--folds", "2", "--epochs", "1", "--jitters", "1", "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["people"] == 5 and record["cv"]["folds"] == 2 and record["jitters"] == 1
+    assert record["method"] == finetune.METHOD and set(record["age_line"]) == {"slope", "intercept"}
     assert (out / "model.keras").is_file()
+    written = load_trained_model(out / "model.keras")  # the average of the two models
+    assert {"recalibrated", "averaged"} <= {written.name, *(layer.name for layer in written.layers)}
     assert json.loads((out / "config.json").read_text())["model"] == "tiny"
     for args in (["--dataset", "fgnet"], []):  # named, or recognised from the names
         assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(standin),

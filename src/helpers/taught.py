@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from sklearn.linear_model import QuantileRegressor
 from sklearn.metrics import precision_recall_curve
 
 from helpers.data import AGE_BAND_LABELS, age_band
@@ -567,3 +568,35 @@ def to_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> P
     finally:
         logger.setLevel(level)
     return path
+
+
+# ---- 09_does_it_carry_over.ipynb ---------------------------------------------------------------
+
+def age_line(predicted: np.ndarray, ages: np.ndarray) -> tuple[float, float]:
+    """The straight line (slope, intercept) from a model's ages to the true ones with the least
+    absolute error: a median regression."""
+    fit = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
+    fit.fit(np.asarray(predicted, float).reshape(-1, 1), np.asarray(ages, float))
+    return float(fit.coef_[0]), float(fit.intercept_)
+
+
+def recalibrated(model: keras.Model, slope: float, intercept: float) -> keras.Model:
+    """The model with its age mapped to slope x age + intercept (a distribution head's spread
+    scaled by the slope too); gender unchanged."""
+    image = keras.Input(model.input_shape[1:], name="image")
+    out = model(image)
+    heads = {"age": layers.Rescaling(slope, offset=intercept, name="age")(out["age"]),
+             "gender": out["gender"]}
+    if "age_sd" in out:
+        heads["age_sd"] = layers.Rescaling(abs(slope), name="age_sd")(out["age_sd"])
+    return keras.Model(image, heads, name="recalibrated")
+
+
+def averaged(first: keras.Model, second: keras.Model) -> keras.Model:
+    """One model whose age, gender (and age spread, where both have one) are the means of two
+    models' answers: an ensemble of two."""
+    image = keras.Input(first.input_shape[1:], name="image")
+    a, b = first(image), second(image)
+    heads = [head for head in ("age", "gender", "age_sd") if head in a and head in b]
+    return keras.Model(image, {head: layers.Average(name=head)([a[head], b[head]])
+                               for head in heads}, name="averaged")

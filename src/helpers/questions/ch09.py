@@ -14,7 +14,8 @@ def use(photos: pd.DataFrame, cv: pd.DataFrame) -> None:
     """Bind the usable photos (report.usable) and finetune.grouped_cv's table."""
     bind_table(_BOUND, "photos", photos, {"person", "age"}, "fgnet.scan_fgnet(...).usable",
                "ch09: answers are checked against these photos")
-    bind_table(_BOUND, "cv", cv, {"error_before", "error_after"}, "finetune.grouped_cv",
+    bind_table(_BOUND, "cv", cv, {"age", "error_before", "error_tuned", "error_after"},
+               "finetune.grouped_cv",
                "ch09: ... and this cross-validation.")
 
 
@@ -27,6 +28,14 @@ def expected_change() -> float:
     """MAE after fine-tuning minus MAE before, on the held-out people's scored photos."""
     cv = _BOUND["cv"].dropna(subset=["error_after"])
     return float(cv["error_after"].mean() - cv["error_before"].mean())
+
+
+def expected_older_gap() -> float:
+    """Mean error of the fine-tuned model minus that of the average (what `course finetune`
+    writes), on the scored photos of people aged 30 or more."""
+    cv = _BOUND["cv"].dropna(subset=["error_after"])
+    older = cv[cv["age"].astype(float) >= 30]
+    return float(older["error_tuned"].mean() - older["error_after"].mean())
 
 
 q1 = BoundQuestion(
@@ -45,5 +54,14 @@ q2 = BoundQuestion(
     hint_text="Keep the rows with an 'error_after' (a face was found), then subtract the mean "
               "of 'error_before' from the mean of 'error_after'.",
     label="ch09-ex2",
+    bound=_BOUND, bind_hint="run ch09.use(photos, cv) once",
+)
+
+q4 = BoundQuestion(
+    name="Question 4 (who pays for fine-tuning)",
+    checker=close_to(expected_older_gap, rtol=0.0, atol=0.01),
+    hint_text="Keep the rows with an 'error_after' and an 'age' of 30 or more, then subtract the "
+              "mean of 'error_after' from the mean of 'error_tuned'.",
+    label="ch09-ex4",
     bound=_BOUND, bind_hint="run ch09.use(photos, cv) once",
 )
