@@ -328,9 +328,10 @@ def test_fine_tuning_learns_ages_and_holds_the_gender_head():
         finetune.finetune_model(model, images, ages[:3])
 
 
-def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir):
+def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir, monkeypatch):
     from helpers import carryover, finetune
 
+    monkeypatch.setattr(finetune, "COPIES", 1)  # the recalibrated model and one fine-tuned copy
     cut = carryover.cut_photos(report.usable, (finetune.predict_crop(), "landmarks"))
     cv = finetune.grouped_cv(run_dir / "model.keras", cut, k=2, epochs=1)
     assert len(cv) == report.n_usable and cv["fold"].nunique() == 2
@@ -346,6 +347,26 @@ def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir
         assert summary[f"mae_{kind}"] == pytest.approx(scored[f"error_{kind}"].mean(), abs=1e-3)
     assert summary["versus_tuned"] == pytest.approx(
         summary["mae_after"] - summary["mae_tuned"], abs=2e-3)
+
+
+def test_course_finetunes_model_averages_the_recalibrated_model_and_each_copy(tmp_path):
+    from helpers import finetune
+
+    model = tiny_model()
+    model.save(tmp_path / "model.keras")
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (40, 32, 32, 3)).astype(np.float32)  # batches of 32: shuffled
+    ages = np.linspace(2, 60, 40)
+    tuned = finetune.tuned_copies(tmp_path / "model.keras", images, ages, epochs=2,
+                                  learning_rate=0.05)
+    assert len(tuned) == finetune.COPIES == 2
+    first, second = (finetune.predict_ages(m, images) for m in tuned)
+    assert np.abs(first - second).max() > 1e-3  # each copy has its own seed
+    both, (slope, intercept) = finetune.adapted(model, tuned, images, ages)
+    line = slope * finetune.predict_ages(model, images) + intercept
+    assert np.allclose(finetune.predict_ages(both, images), (line + first + second) / 3,
+                       atol=1e-3)
+    both.save(tmp_path / "both.keras")  # three networks, each under its own name
 
 
 def test_the_age_line_is_the_least_absolute_error_line_and_recalibrates_a_model():

@@ -145,7 +145,7 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
     tuned = recorded_file("fgnet-cpu.json")["finetune"]
     assert (tuned["epochs"], tuned["learning_rate"], tuned["batch_size"], tuned["jitters"]) == (
         finetune.EPOCHS, finetune.LEARNING_RATE, finetune.BATCH_SIZE, finetune.JITTERS), tuned
-    assert tuned["method"] == finetune.METHOD, tuned
+    assert (tuned["method"], tuned["copies"]) == (finetune.METHOD, finetune.COPIES), tuned
     cv = tuned["cv"]  # chapter 9: the average did better than either of the two it averages
     assert cv["mae_after"] < min(cv["mae_tuned"], cv["mae_recalibrated"]), cv
     assert abs(cv["mae_recalibrated"] - cv["mae_tuned"]) < 0.5, cv  # "compete"

@@ -252,8 +252,8 @@ def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    """`course finetune`: fine-tune a course model on an FG-NET folder and average it with the
-    model recalibrated (grouped CV optional)."""
+    """`course finetune`: fine-tune copies of a course model on an FG-NET folder and average
+    them with the model recalibrated (grouped CV optional)."""
     from .finetune import EPOCHS, JITTERS, finetune_run
 
     config = finetune_run(args.model, args.data, args.out, folds=args.folds,
@@ -369,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(func=cmd_predict)
 
     finetune = sub.add_parser("finetune", help="fine-tune a course model on an FG-NET folder "
-                                                  "and average it with the model recalibrated")
+                                                  "(two copies) and average them with the model "
+                                                  "recalibrated")
     finetune.add_argument("--model", type=Path, required=True, help="model.keras or its folder")
     finetune.add_argument("--data", type=Path, required=True, help="an FG-NET folder")
     finetune.add_argument("--out", type=Path, required=True,

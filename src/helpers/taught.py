@@ -592,11 +592,16 @@ def recalibrated(model: keras.Model, slope: float, intercept: float) -> keras.Mo
     return keras.Model(image, heads, name="recalibrated")
 
 
-def averaged(first: keras.Model, second: keras.Model) -> keras.Model:
-    """One model whose age, gender (and age spread, where both have one) are the means of two
-    models' answers: an ensemble of two."""
-    image = keras.Input(first.input_shape[1:], name="image")
-    a, b = first(image), second(image)
-    heads = [head for head in ("age", "gender", "age_sd") if head in a and head in b]
-    return keras.Model(image, {head: layers.Average(name=head)([a[head], b[head]])
+def renamed(model: keras.Model, name: str) -> keras.Model:
+    """The same network (the same layers and weights) under another name."""
+    return keras.Model(model.input, model.output, name=name)
+
+
+def averaged(*models: keras.Model) -> keras.Model:
+    """One model whose age, gender (and age spread, where all have one) are the means of the
+    models' answers: an ensemble. Each model needs a name of its own (see `renamed`)."""
+    image = keras.Input(models[0].input_shape[1:], name="image")
+    answers = [model(image) for model in models]
+    heads = [head for head in ("age", "gender", "age_sd") if all(head in a for a in answers)]
+    return keras.Model(image, {head: layers.Average(name=head)([a[head] for a in answers])
                                for head in heads}, name="averaged")
