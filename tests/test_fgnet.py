@@ -347,6 +347,13 @@ def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir
         assert summary[f"mae_{kind}"] == pytest.approx(scored[f"error_{kind}"].mean(), abs=1e-3)
     assert summary["versus_tuned"] == pytest.approx(
         summary["mae_after"] - summary["mae_tuned"], abs=2e-3)
+    for name, (low, high) in finetune.AGE_GROUPS.items():
+        group = scored[scored["age"].between(low, high, "left")]
+        if len(group):
+            assert summary["by_age"][name]["photos"] == len(group)
+            assert summary["by_age"][name]["mae_tuned"] == pytest.approx(
+                group["error_tuned"].mean(), abs=1e-3)
+    assert sum(g["photos"] for g in summary["by_age"].values()) == summary["scored"]
 
 
 def test_course_finetunes_model_averages_the_recalibrated_model_and_each_copy(tmp_path):
@@ -360,6 +367,8 @@ def test_course_finetunes_model_averages_the_recalibrated_model_and_each_copy(tm
     tuned = finetune.tuned_copies(tmp_path / "model.keras", images, ages, epochs=2,
                                   learning_rate=0.05)
     assert len(tuned) == finetune.COPIES == 2
+    with pytest.raises(ValueError, match="at least one copy"):
+        finetune.tuned_copies(tmp_path / "model.keras", images, ages, copies=0)
     first, second = (finetune.predict_ages(m, images) for m in tuned)
     assert np.abs(first - second).max() > 1e-3  # each copy has its own seed
     both, (slope, intercept) = finetune.adapted(model, tuned, images, ages)
@@ -384,6 +393,8 @@ def test_the_age_line_is_the_least_absolute_error_line_and_recalibrates_a_model(
     out = line.predict(images, verbose=0)
     assert np.allclose(out["age"], 0.5 * plain["age"] + 3, atol=1e-4)
     assert np.allclose(out["gender"], plain["gender"])
+    with pytest.raises(ValueError, match="at least one model"):
+        averaged()
     both = averaged(line, model).predict(images, verbose=0)
     assert np.allclose(both["age"], (out["age"] + plain["age"]) / 2, atol=1e-4)
     assert np.allclose(both["gender"], plain["gender"], atol=1e-6)
@@ -422,6 +433,7 @@ def test_course_finetune_evaluate_and_predict_on_fgnet(standin, report, run_dir,
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["people"] == 5 and record["cv"]["folds"] == 2 and record["jitters"] == 1
     assert record["method"] == finetune.METHOD and set(record["age_line"]) == {"slope", "intercept"}
+    assert record["tuned_weights"] == finetune.tuned_weights(load_trained_model(run_dir)) > 0
     assert (out / "model.keras").is_file()
     written = load_trained_model(out / "model.keras")  # the average of the two models
     assert {"recalibrated", "averaged"} <= {written.name, *(layer.name for layer in written.layers)}

@@ -149,4 +149,9 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
     cv = tuned["cv"]  # chapter 9: the average did better than either of the two it averages
     assert cv["mae_after"] < min(cv["mae_tuned"], cv["mae_recalibrated"]), cv
     assert abs(cv["mae_recalibrated"] - cv["mae_tuned"]) < 0.5, cv  # "compete"
+    assert set(cv["by_age"]) == set(finetune.AGE_GROUPS), cv  # chapter 9 quotes "30 or more"
+    from helpers.taught import transfer_model  # the weights it quotes: today's network's
+
+    network = transfer_model("mobilenetv2", 32, weights=None).model
+    assert tuned["tuned_weights"] == finetune.tuned_weights(network), tuned
     assert cv["versus_tuned"] == pytest.approx(cv["mae_after"] - cv["mae_tuned"], abs=2e-3)

@@ -161,11 +161,21 @@ def tuned_copies(model_path: str | Path, images: np.ndarray, ages: np.ndarray, s
     ages with its own seed (seed, seed + 1, ...)."""
     from .training import load_trained_model
 
-    out = []
-    for k in range(copies or COPIES):
-        model = load_trained_model(Path(model_path))
-        out.append(finetune_model(model, images, ages, seed=seed + k, **options))
-    return out
+    copies = COPIES if copies is None else copies
+    if copies < 1:
+        raise ValueError(f"copies={copies}: fine-tune at least one copy")
+    return [finetune_model(load_trained_model(Path(model_path)), images, ages, seed=seed + k,
+                           **options) for k in range(copies)]
+
+
+def tuned_weights(model: keras.Model) -> int:
+    """How many weights fine-tuning moves in a model: its trainable ones once its batch
+    normalisation is frozen, as finetune_model freezes it (this freezes the model's too)."""
+    _freeze_batch_norm(model)
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+AGE_GROUPS = {"under 10": (0, 10), "10-29": (10, 30), "30 or more": (30, 200)}
 
 
 def grouped_cv(model_path: str | Path, cut: PhotoCrops, k: int = 5, crop: str | None = None,
@@ -216,9 +226,10 @@ def grouped_cv(model_path: str | Path, cut: PhotoCrops, k: int = 5, crop: str | 
 
 
 def cv_summary(cv: pd.DataFrame, n_boot: int = 1000) -> dict:
-    """MAE on the held-out people before, recalibrated, fine-tuned and after (the average of
-    the two), each with a person-level bootstrap 95% interval; the change after - before and
-    the difference after - fine-tuned alone, each with its own interval."""
+    """MAE on the held-out people before, recalibrated, fine-tuned once and after (the average
+    `course finetune` writes), each with a person-level bootstrap 95% interval; the change
+    after - before and the difference after - fine-tuned once, each with its own interval; and
+    the four MAEs per group of AGE_GROUPS ("by_age")."""
     scored = cv[cv["age_after"].notna()].copy()
     out = {"photos": int(len(cv)), "scored": int(len(scored)),
            "people": int(cv["person"].nunique()), "folds": int(cv["fold"].nunique())}
@@ -231,6 +242,13 @@ def cv_summary(cv: pd.DataFrame, n_boot: int = 1000) -> dict:
         gain = person_bootstrap(scored, "gain", n_boot=n_boot)
         out[key] = round(gain["value"], 3)
         out[f"{key}_95ci"] = [round(gain["low"], 3), round(gain["high"], 3)]
+    out["by_age"] = {}
+    for name, (low, high) in AGE_GROUPS.items():
+        group = scored[scored["age"].between(low, high, "left")]
+        if len(group):
+            out["by_age"][name] = {"photos": int(len(group)), **{
+                f"mae_{kind}": round(float(group[f"error_{kind}"].mean()), 3)
+                for kind in ("before", "recalibrated", "tuned", "after")}}
     return out
 
 
@@ -238,15 +256,16 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
                  folds: int | None = None, crop: str | None = None, seed: int = 0,
                  epochs: int = EPOCHS, learning_rate: float = LEARNING_RATE,
                  jitters: int = JITTERS) -> dict:
-    """`course finetune`: optionally report k-fold grouped cross-validation, then fine-tune the
-    model and fit its recalibration line (on crops cut as `course predict --detect` cuts them,
-    unless `crop` says otherwise) on every usable photo of an FG-NET folder, and write the
-    average of the two as out/model.keras, out/config.json (the base run's config plus the
-    fine-tuning's), and out/cv.csv."""
+    """`course finetune`: optionally report k-fold grouped cross-validation, then fine-tune
+    COPIES copies of the model and fit its recalibration line (on crops cut as `course predict
+    --detect` cuts them, unless `crop` says otherwise) on every usable photo of an FG-NET
+    folder, and write their average as out/model.keras, out/config.json (the base run's config
+    plus the fine-tuning's), and out/cv.csv."""
     import warnings
 
     from .book import quiet_tensorflow
     from .fgnet import scan_fgnet
+    from .runs import prediction_settings
     from .training import load_trained_model
 
     quiet_tensorflow()  # retracing notices from one model per fold say nothing useful here
@@ -278,8 +297,6 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
               f"{s['mae_after']:.2f} for their average (95% CI {s['mae_after_95ci'][0]:.2f}-"
               f"{s['mae_after_95ci'][1]:.2f}; {s['scored']} of {s['photos']} photos with a "
               f"face)", flush=True)
-    from .runs import prediction_settings
-
     base = load_trained_model(model_path)
     crops = training_crops(cut, crop)
     keep = [i for i, c in enumerate(crops) if c is not None]
@@ -291,13 +308,14 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
                                        prediction_settings(model_path)[0])
     out.mkdir(parents=True, exist_ok=True)
     both.save(out / "model.keras")
-    base = json.loads((base_dir / "config.json").read_text()) \
+    base_config = json.loads((base_dir / "config.json").read_text()) \
         if (base_dir / "config.json").exists() else {}
-    config = {**base, "finished": True, "finetune": {
+    config = {**base_config, "finished": True, "finetune": {
         "base_model": str(model_path), "data": "FG-NET", "photos": len(keep),
         "people": report.n_people, "crop": crop, "epochs": epochs,
         "learning_rate": learning_rate, "batch_size": BATCH_SIZE, "jitters": jitters,
         "seed": seed, "method": METHOD, "copies": COPIES,
+        "tuned_weights": tuned_weights(load_trained_model(model_path)),
         "age_line": {"slope": round(slope, 4), "intercept": round(intercept, 3)},
         "seconds": round(time.perf_counter() - start, 1), **record}}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")

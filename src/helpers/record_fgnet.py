@@ -87,9 +87,9 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
            keep: tuple[str, ...] = ()) -> dict:
     """Measure everything in one run and write the JSON record (see the module's docstring);
     `keep` copies those models' figures from the record already at `out`."""
-    both = sorted(set(models) & set(keep))
-    if both:
-        raise ValueError(f"{', '.join(both)}: give a model with --model or --keep, not both")
+    twice = sorted(set(models) & set(keep))
+    if twice:
+        raise ValueError(f"{', '.join(twice)}: give a model with --model or --keep, not both")
     previous = json.loads(Path(out).read_text()) if keep else {}
     require_models(previous, keep)  # fail now, not after the scoring
     from .carryover import (

@@ -600,6 +600,8 @@ def renamed(model: keras.Model, name: str) -> keras.Model:
 def averaged(*models: keras.Model) -> keras.Model:
     """One model whose age, gender (and age spread, where all have one) are the means of the
     models' answers: an ensemble. Each model needs a name of its own (see `renamed`)."""
+    if not models:
+        raise ValueError("averaged() needs at least one model")
     image = keras.Input(models[0].input_shape[1:], name="image")
     answers = [model(image) for model in models]
     heads = [head for head in ("age", "gender", "age_sd") if all(head in a for a in answers)]
