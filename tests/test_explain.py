@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from keras import layers
 
-from helpers.taught import grad_cam, scratch_cnn, split_model, transfer_model
+from helpers.taught import (
+    ensemble,
+    gender_logit,
+    gender_units,
+    grad_cam,
+    scratch_cnn,
+    split_model,
+    transfer_model,
+)
 
 
 def test_heatmaps_for_a_scratch_cnn_and_a_transfer_model():
@@ -29,6 +37,24 @@ def test_gender_activation_is_restored_after_explaining():
     model = scratch_cnn(32, 3)
     grad_cam(model, np.zeros((1, 32, 32, 3), "float32"))
     assert model.get_layer("gender").activation is keras.activations.sigmoid
+
+
+def test_an_ensemble_is_explained_through_its_members_logits():
+    """Chapter 5's two tops: the heatmap follows the mean of their gender logits, and both
+    members get their sigmoid back."""
+    nets = [transfer_model("mobilenetv2", 32, weights=None, seed=s) for s in (0, 1)]
+    both = ensemble(nets)
+    images = np.random.default_rng(4).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    _, back = split_model(both)
+    units = gender_units(back)
+    assert len(units) == 2 and back.get_layer("gender") not in units  # the Average is not one
+    for head in ("gender", "age"):
+        cams = grad_cam(both, images, head=head)
+        assert cams.shape == (2, 32, 32) and cams.max() <= 1
+    assert all(unit.activation is keras.activations.sigmoid for unit in units)
+    with pytest.raises(ValueError, match="no gender unit"):
+        with gender_logit(keras.Sequential([layers.Input((2,)), layers.Dense(1, name="age")])):
+            pass
 
 
 def test_the_heatmap_lights_up_where_the_evidence_is():

@@ -121,6 +121,9 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
         spec.age_weight, spec.learning_rate, spec.schedule)
     if spec.backbone:
         assert tuple(config["views"]) == spec.views
+        tops = get_preset("cpu").transfer_tops  # chapter 5 quotes each top and their average
+        assert config.get("tops", 1) == tops == len(config["val_per_top"]), config
+        assert len(config["seconds_per_top"]) == tops, config
 
 
 def test_the_fgnet_record_scored_the_models_course_train_trains_today():
@@ -135,6 +138,7 @@ def test_the_fgnet_record_scored_the_models_course_train_trains_today():
         if spec.backbone:
             assert tuple(run.get("views") or ()) == spec.views, run
             assert run["image_size"] == models.input_size(spec, get_preset("cpu")), run
+            assert run.get("tops", 1) == get_preset("cpu").transfer_tops, run
 
 
 def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
@@ -150,9 +154,12 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
     assert cv["mae_after"] < min(cv["mae_tuned"], cv["mae_recalibrated"]), cv
     assert abs(cv["mae_recalibrated"] - cv["mae_tuned"]) < 0.5, cv  # "compete"
     assert set(cv["by_age"]) == set(finetune.AGE_GROUPS), cv  # chapter 9 quotes "30 or more"
-    from helpers.taught import transfer_model  # the weights it quotes: today's network's
+    from helpers.config import get_preset
+    from helpers.taught import ensemble, transfer_model  # the weights it quotes: today's
 
-    parts = transfer_model("mobilenetv2", 32, weights=None)
-    parts.set_phase(2)  # as `course train` saves it: the top blocks and heads trainable
-    assert tuned["tuned_weights"] == finetune.tuned_weights(parts.model), tuned
+    nets = [transfer_model("mobilenetv2", 32, weights=None)
+            for _ in range(get_preset("cpu").transfer_tops)]
+    for parts in nets:
+        parts.set_phase(2)  # as `course train` saves it: the top blocks and heads trainable
+    assert tuned["tuned_weights"] == finetune.tuned_weights(ensemble(nets)), tuned
     assert cv["versus_tuned"] == pytest.approx(cv["mae_after"] - cv["mae_tuned"], abs=2e-3)

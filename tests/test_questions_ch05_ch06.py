@@ -14,6 +14,26 @@ def test_ch05_questions(capsys):
     assert "correct" in capsys.readouterr().out
 
 
+def test_ch05_average_question_needs_the_predictions_then_checks_them(capsys):
+    import pytest
+
+    ch05._BOUND.clear()
+    assert not ch05.q3.check(0.5)
+    assert "ch05.use" in capsys.readouterr().out
+    first = pd.DataFrame({"file": list("abcd"), "age_error": [2.0, -3.0, 1.0, 4.0]})
+    second = pd.DataFrame({"file": list("dcba"), "age_error": [3.0, -1.0, 1.0, -2.0]})
+    both = pd.DataFrame({"file": list("abcd"), "age_error": [0.0, -1.0, 0.0, 3.5]})
+    ch05.use(first, second, both)
+    # by file: a, 0 below 2 and 2 (the tops straddle the truth); b, 1 is not below 1; c, 0
+    # below 1 and 1; d, 3.5 is not below 3 (both err on the same side)
+    assert ch05.q3.check(0.5)
+    assert not ch05.q3.check(0.25) and not ch05.q3.check(50)
+    assert "percentage" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="age_error"):
+        ch05.use(first, second, pd.DataFrame({"file": ["a"]}))
+    ch05._BOUND.clear()
+
+
 def test_ch06_question_needs_the_predictions_then_checks_them(capsys):
     ch06._BOUND.clear()
     assert not ch06.q1.check(0.5)

@@ -16,6 +16,7 @@ import pytest
 from helpers import models, runs, transfer
 from helpers import weights as weight_files
 from helpers.cli import main
+from helpers.config import get_preset
 from helpers.data import AGE_BAND_LABELS, scan_folder, split_faces
 from helpers.taught import conformal_scales
 
@@ -172,6 +173,11 @@ def test_views_can_be_chosen_for_transfer_models_only(synthetic_dir, tmp_path, c
         assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
                      "scratch", "--views", "jitter", "--out", str(tmp_path / "run")]) != 0
     assert "--views is for the transfer models" in capsys.readouterr().err
+    for model, tops, said in (("scratch", "2", "--tops is for the transfer models"),
+                              ("mobilenetv2", "0", "train at least one top")):
+        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                     model, "--tops", tops, "--out", str(tmp_path / "run")]) != 0
+        assert said in capsys.readouterr().err
     from helpers.cli import build_parser
     help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert all(view in " ".join(help_text.split()) for view in transfer.VIEWS)
@@ -202,6 +208,56 @@ def test_train_transfer_runs_both_phases_and_saves_phase1(synthetic_dir, tmp_pat
     assert (tmp_path / "history.csv").exists() and (tmp_path / "phase1" / "history.csv").exists()
 
 
+def test_an_ensemble_averages_its_tops_behind_one_trunk(tmp_path):
+    """Chapter 5's `ensemble`: one model, one trunk, the mean of the tops' answers; saved and
+    loaded like any model; a distribution head's probabilities are averaged too, so the
+    ensemble still has a training view."""
+    from helpers.taught import ensemble, training_view
+
+    x = np.random.default_rng(3).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    for head in ("regression", "distribution"):
+        nets = [transfer.transfer_model("mobilenetv2", 32, weights=None, age_head=head, seed=s)
+                for s in (0, 1)]
+        rng = np.random.default_rng(7)
+        for net in nets:  # random features are near 0 at the heads: give each its own biases
+            for name in ("age_unit" if head == "regression" else "age_probs", "gender"):
+                unit = net.model.layers[-1].get_layer(name)
+                unit.set_weights([rng.normal(0, 0.5, w.shape) for w in unit.get_weights()])
+        both = ensemble(nets)
+        assert [layer.name for layer in both.layers] == [
+            "image", "mobilenetv2_trunk", "mobilenetv2_top"]
+        out, each = both(x), [net.model(x) for net in nets]
+        for key in ("age", "gender"):  # two different tops
+            assert not np.allclose(each[0][key], each[1][key])
+        for key in out:
+            np.testing.assert_allclose(out[key], (each[0][key] + each[1][key]) / 2,
+                                       rtol=1e-4, atol=1e-5)
+        assert ("age_probs" in out) == (head == "distribution")
+        assert training_view(both.layers[-1]).output["age"].shape[-1] == (
+            101 if head == "distribution" else 1)
+        both.save(tmp_path / "both.keras")
+        again = keras.models.load_model(tmp_path / "both.keras")
+        np.testing.assert_allclose(again(x)["age"], out["age"], rtol=1e-5)
+    assert ensemble(nets[:1]) is nets[0].model
+
+
+def test_a_finished_top_is_loaded_not_trained_again(synthetic_dir, tmp_path, net):
+    """A killed `course train` of several tops resumes after the last finished top."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        faces = split_faces(scan_folder(synthetic_dir).manifest, seed=0)
+    features = transfer.features_for(net, faces, 32)
+    first = transfer.train_transfer(net, faces, 32, 16, (1, 1), run_dir=tmp_path,
+                                    features=features)
+    assert (tmp_path / transfer.TOP_DONE).exists()
+    fresh = transfer.transfer_model("mobilenetv2", 32, weights=None, seed=5)
+    again = transfer.train_transfer(fresh, faces, 32, 16, (1, 1), run_dir=tmp_path,
+                                    features=features)
+    pd.testing.assert_frame_equal(first, again)
+    for a, b in zip(net.top.weights, fresh.top.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-cache"))
@@ -221,6 +277,14 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
     assert config["views"] == list(spec.views) and "mirror" in spec.views
     assert set(spec.views) <= set(transfer.VIEWS)
     assert not list(out.glob("features_*.npy"))  # caches removed once the run is finished
+    # the preset's tops, each scored alone, saved as one ensemble behind one trunk
+    assert config["tops"] == get_preset("smoke").transfer_tops == 2
+    assert len(config["val_per_top"]) == len(config["seconds_per_top"]) == 2
+    assert config["val_age_mae"] == config["val_one_view"]["age_mae"]  # the ensemble's own
+    saved = keras.models.load_model(out / "model.keras")
+    assert [layer.name for layer in saved.layers[-1].layers[1:3]] == [
+        "mobilenetv2_top_0", "mobilenetv2_top_1"]
+    assert (out / "top1" / transfer.TOP_DONE).exists()
     interval = config["age_interval"]  # a regression head: chapter 7's q per predicted age band
     assert interval["spread"] == "1 year" and set(interval["q_by_band"]) == set(AGE_BAND_LABELS)
     # The bands with too few validation faces are named, and they keep the overall q.

@@ -246,9 +246,11 @@ def recorded_runs(models: list[str] | None = None) -> pd.DataFrame:
         if item.name.endswith(".json"):
             record = json.loads(item.read_text())
             if "summary" in record and (models is None or record["summary"]["model"] in models):
-                views = record.get("config", {}).get("views")  # a transfer run's cached views
+                config = record.get("config", {})
+                views = config.get("views")  # a transfer run's cached views, and its tops
                 rows.append({"run": item.name.removesuffix(".json"), **record["summary"],
-                             "views": ",".join(views) if views else None})
+                             "views": ",".join(views) if views else None,
+                             "tops": config.get("tops", 1) if views else None})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 

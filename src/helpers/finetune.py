@@ -1,7 +1,7 @@
 """What a little in-domain data buys: fine-tune a course model on FG-NET photos, recalibrate
-its ages with a straight line, average the two (chapter 9's `age_line`, `recalibrated` and
-`averaged`), each scored with people held out (grouped folds, scikit-learn's GroupKFold); and
-`course finetune`'s run, which writes the average.
+its ages with a straight line, average the two (chapter 9's `age_line` and `recalibrated`,
+chapter 5's `averaged`), each scored with people held out (grouped folds, scikit-learn's
+GroupKFold); and `course finetune`'s run, which writes the average.
 
 FG-NET has age labels only: the age head learns from them, and the gender head is held to the
 base model's own answers on the same photos (so the shared layers cannot drift it silently).
@@ -59,7 +59,9 @@ JITTERS = 0
 # and 4.43, with both copies 4.27. Fine-tuning moves by a few tenths from one seed to the next;
 # an average cancels much of that. Averaging the weights (WiSE-FT) instead of the answers: 4.73
 # and 4.51; heads only 4.90; 10 or 5 epochs 4.77 and 5.11; ages weighted to balance the age
-# bands 5.24 (one run each, seed 0).
+# bands 5.24 (one run each, seed 0). These were measured on the one-top MobileNetV2; the two
+# tops that `course train` now averages (chapter 5) are fine-tuned together, as one top, and
+# results/fgnet-cpu.json records what that gives.
 COPIES = 2
 METHOD = "mean of the recalibrated base model and of fine-tuned copies (seeds seed, seed + 1)"
 
@@ -97,7 +99,8 @@ def _freeze_batch_norm(model: keras.Model) -> None:
 
 
 def _trunk_and_top(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
-    """The frozen trunk and trainable top of a transfer model (helpers.transfer), else None."""
+    """The frozen trunk and trainable top of a transfer model (helpers.transfer; the top of
+    chapter 5's `ensemble` averages several), else None."""
     inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     trunks = [m for m in inner if m.name.endswith("_trunk")]
     tops = [m for m in inner if m.name.endswith("_top")]

@@ -109,12 +109,13 @@ MODELS: dict[str, ModelSpec] = {
     "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3, age_weight=0.1, gender_weight=1.0,
                              schedule="cosine", learning_rate=1e-4, backbone="mobilenetv2",
                              description="ImageNet MobileNetV2, heads then its last blocks "
-                                         "fine-tuned (two phases)",
+                                         "fine-tuned (two phases); the preset's tops "
+                                         "averaged",
                              views=("mirror", "jitter", "jitter2")),
     "vgg16": ModelSpec("vgg16", None, channels=3, age_weight=0.1, gender_weight=1.0,
                        schedule="cosine", learning_rate=1e-4, backbone="vgg16",
                        description="ImageNet VGG16, heads then its last block fine-tuned "
-                                   "(two phases)"),
+                                   "(two phases); the preset's tops averaged"),
 }
 
 

@@ -25,12 +25,14 @@ from .taught import (
     compile_model,
     conformal_scale,
     conformal_scales,
+    ensemble,
     learning_rate,
     training_view,
 )
 from .training import build_model, datasets_for, fit, load_trained_model
 from .transfer import (
     VIEWS,
+    features_for,
     phase_epochs,
     train_transfer,
     trainable_per_phase,
@@ -124,9 +126,17 @@ def with_views(spec: ModelSpec, views: tuple[str, ...] | None) -> ModelSpec:
 
 def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
               out: str | Path, seed: int = 0, epochs: int | None = None,
-              verbose: int | str = "auto", views: tuple[str, ...] | None = None) -> dict:
-    """Scan a UTKFace folder, split it (seeded) and train a named model on it into out/."""
+              verbose: int | str = "auto", views: tuple[str, ...] | None = None,
+              tops: int | None = None) -> dict:
+    """Scan a UTKFace folder, split it (seeded) and train a named model on it into out/
+    (`tops` replaces the preset's number of transfer tops)."""
     preset = preset if isinstance(preset, Preset) else get_preset(preset)
+    if tops is not None:
+        if tops < 1:
+            raise ValueError(f"--tops {tops}: train at least one top")
+        if not get_model_spec(model_name).backbone:
+            raise ValueError(f"--tops is for the transfer models; {model_name} has no top")
+        preset = dataclasses.replace(preset, transfer_tops=tops)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = scan_folder(data)
@@ -158,11 +168,15 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     n_train = int((faces["split"] == "train").sum())
     extra: dict = {}
     if spec.backbone:  # a pretrained backbone, trained in two phases on cached features
-        parts = transfer_model(spec.backbone, size, **spec.options)
-        model, phases = parts.model, phase_epochs(epochs)
+        # preset.transfer_tops tops from the same start, each trained with its own seed on the
+        # same cached features, saved as one model: their average behind the shared trunk.
+        nets = [transfer_model(spec.backbone, size, **spec.options)
+                for _ in range(preset.transfer_tops)]
+        parts = nets[0]
+        model, phases = ensemble(nets), phase_epochs(epochs)
         trainable = list(trainable_per_phase(parts).values())
         extra = {"pretrained": parts.pretrained, "weights": parts.weights_note,
-                 "cut": parts.cut, "views": list(spec.views),
+                 "cut": parts.cut, "views": list(spec.views), "tops": len(nets),
                  "phase_epochs": list(phases), "trainable_params_per_phase": trainable}
     else:
         model = build_model(spec, preset, seed)
@@ -190,13 +204,28 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         print(f"  {parts.weights_note}", flush=True)
     start = time.perf_counter()
     if spec.backbone:
+        tops = f"each of {len(nets)} tops (seeds {seed} to {seed + len(nets) - 1}): " \
+            if len(nets) > 1 else ""
         print(f"  computing the frozen trunk's features once (up to {parts.cut}; each face and "
-              f"its views: {', '.join(spec.views)}), then {phases[0]} epoch(s) of heads only and "
-              f"{phases[1]} of fine-tuning", flush=True)
-        history = train_transfer(parts, faces, size, preset.batch_size, phases,
-                                 (1e-3, spec.learning_rate), age_weight=spec.age_weight,
-                                 run_dir=run.path, seed=seed, verbose=verbose, views=spec.views)
+              f"its views: {', '.join(spec.views)}), then for {tops}{phases[0]} epoch(s) of "
+              f"heads only and {phases[1]} of fine-tuning", flush=True)
+        features = features_for(parts, faces, size, run.path, spec.views)
+        histories, seconds, per_top = [], [], []
+        for k, net in enumerate(nets):
+            top_start = time.perf_counter()
+            if len(nets) > 1:
+                print(f"  top {k + 1} of {len(nets)}", flush=True)
+            histories.append(train_transfer(
+                net, faces, size, preset.batch_size, phases, (1e-3, spec.learning_rate),
+                age_weight=spec.age_weight, run_dir=run.path if k == 0 else run.path / f"top{k}",
+                seed=seed + k, verbose=verbose, features=features))
+            seconds.append(round(time.perf_counter() - top_start, 1))
+            last_epoch = histories[-1].iloc[-1]
+            per_top.append({"age_mae": round(float(last_epoch["val_age_mae"]), 3),
+                            "gender_accuracy": round(float(last_epoch["val_gender_accuracy"]), 4)})
+        history = histories[0]
         final = history[history["phase"] == 2].reset_index(drop=True)
+        extra_done = {"seconds_per_top": seconds, "val_per_top": per_top}
     else:
         train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)
         # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop
@@ -204,6 +233,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         history = fit(trains, train_ds, val_ds, epochs, run_dir=run.path, schedule=spec.schedule,
                       patience=epochs if spec.schedule == "cosine" else 5, verbose=verbose)
         final = history
+        extra_done = {}
     model.save(run.model_path)
     for cached in run.path.glob("features_*.npy"):  # only needed to resume an unfinished run
         cached.unlink()
@@ -211,6 +241,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     last = final.iloc[-1] if spec.schedule == "cosine" else \
         final.iloc[int(final["val_loss"].idxmin())]
     config.update(calibrate(model, faces[faces["split"] == "val"]))
+    config.update(extra_done)
     config.update(finished=True, epochs_run=len(history),
                   seconds_this_session=round(time.perf_counter() - start, 1),
                   seconds_per_epoch=round(float(history["seconds"].mean()), 1)
@@ -218,6 +249,9 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
                   kept_epoch=int(last["epoch"]),
                   val_age_mae=round(float(last["val_age_mae"]), 3),
                   val_gender_accuracy=round(float(last["val_gender_accuracy"]), 4))
+    if len(config.get("val_per_top", [])) > 1:  # an ensemble: its own scores, one view per face
+        config.update(val_age_mae=config["val_one_view"]["age_mae"],
+                      val_gender_accuracy=config["val_one_view"]["gender_accuracy"])
     run.write_config(config)
     print(f"Saved {run.model_path}: epoch {config['kept_epoch']}, validation age MAE "
           f"{config['val_age_mae']:.2f} years, gender accuracy "

@@ -410,6 +410,36 @@ def prepare_phase(parts: TransferModel, phase: int,
                          gender_loss=gender_loss, **age_head_loss(parts.top))
 
 
+def renamed(model: keras.Model, name: str) -> keras.Model:
+    """The same network (the same layers and weights) under another name."""
+    return keras.Model(model.input, model.output, name=name)
+
+
+def averaged(*models: keras.Model, name: str = "averaged") -> keras.Model:
+    """One model whose answers are the means of the models' answers (an ensemble): age and
+    gender, and the age distribution and its spread where all have them. Each model needs a name
+    of its own (see `renamed`)."""
+    if not models:
+        raise ValueError("averaged() needs at least one model")
+    inputs = keras.Input(models[0].input_shape[1:], name=models[0].inputs[0].name)
+    answers = [model(inputs) for model in models]
+    heads = [head for head in ("age", "gender", "age_sd", "age_probs")
+             if all(head in a for a in answers)]
+    return keras.Model(inputs, {head: layers.Average(name=head)([a[head] for a in answers])
+                                for head in heads}, name=name)
+
+
+def ensemble(nets: list[TransferModel]) -> keras.Model:
+    """One model from image to answers: the trunk the nets share (frozen, the same ImageNet
+    weights), then the average of their tops (one net: its own model)."""
+    if len(nets) == 1:
+        return nets[0].model
+    tops = [net.model.layers[-1] for net in nets]  # features -> answers, called last
+    top = averaged(*[renamed(t, f"{t.name}_{k}") for k, t in enumerate(tops)], name=tops[0].name)
+    image = keras.Input(nets[0].model.input_shape[1:], name="image")
+    return keras.Model(image, top(nets[0].trunk(image)), name=nets[0].model.name)
+
+
 def best_threshold(y_true, p_female) -> dict[str, float]:
     """The decision threshold on p_female that maximises F1 (choose it on the validation split,
     then apply it once to the test split), with the F1 it reaches there."""
@@ -516,16 +546,33 @@ def split_model(model: keras.Model, layer: str | None = None) -> tuple[keras.Mod
     return keras.Model(model.inputs, tensor), keras.Model(tensor, model.output)
 
 
+def gender_units(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layer(s) named "gender" with an activation: the model's gender unit, or each
+    member's in an ensemble (chapter 5's `averaged`), whose own "gender" is their mean."""
+    units = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            units += gender_units(layer)
+        elif layer.name == "gender" and hasattr(layer, "activation"):
+            units.append(layer)
+    return units
+
+
 @contextmanager
 def gender_logit(back: keras.Model) -> Iterator[None]:
-    """The gender unit without its sigmoid while inside (put back on the way out)."""
-    layer = back.get_layer("gender")
-    saved = layer.activation
-    layer.activation = keras.activations.linear
+    """The gender unit(s) without their sigmoid while inside (put back on the way out): an
+    ensemble's gender output is then the mean of its members' logits."""
+    units = gender_units(back)
+    if not units:
+        raise ValueError(f"{back.name} has no gender unit")
+    saved = [layer.activation for layer in units]
+    for layer in units:
+        layer.activation = keras.activations.linear
     try:
         yield
     finally:
-        layer.activation = saved
+        for layer, activation in zip(units, saved, strict=True):
+            layer.activation = activation
 
 
 def grad_cam(model: keras.Model, images: np.ndarray, head: str = "gender",
@@ -590,20 +637,3 @@ def recalibrated(model: keras.Model, slope: float, intercept: float) -> keras.Mo
     if "age_sd" in out:
         heads["age_sd"] = layers.Rescaling(abs(slope), name="age_sd")(out["age_sd"])
     return keras.Model(image, heads, name="recalibrated")
-
-
-def renamed(model: keras.Model, name: str) -> keras.Model:
-    """The same network (the same layers and weights) under another name."""
-    return keras.Model(model.input, model.output, name=name)
-
-
-def averaged(*models: keras.Model) -> keras.Model:
-    """One model whose age, gender (and age spread, where all have one) are the means of the
-    models' answers: an ensemble. Each model needs a name of its own (see `renamed`)."""
-    if not models:
-        raise ValueError("averaged() needs at least one model")
-    image = keras.Input(models[0].input_shape[1:], name="image")
-    answers = [model(image) for model in models]
-    heads = [head for head in ("age", "gender", "age_sd") if all(head in a for a in answers)]
-    return keras.Model(image, {head: layers.Average(name=head)([a[head] for a in answers])
-                               for head in heads}, name="averaged")

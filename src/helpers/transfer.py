@@ -149,6 +149,8 @@ def train_transfer(parts: TransferModel, faces: pd.DataFrame, image_size: int, b
     run_dir = Path(run_dir) if run_dir is not None else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if (run_dir / TOP_DONE).exists():  # both phases finished before an interruption
+            return _finished_top(parts, run_dir)
     feats = features if features is not None else features_for(parts, faces, image_size, run_dir,
                                                                views)
     train, val = faces[faces["split"] == "train"], faces[faces["split"] == "val"]
@@ -177,7 +179,20 @@ def train_transfer(parts: TransferModel, faces: pd.DataFrame, image_size: int, b
         histories.append(history.assign(phase=phase))
     history = pd.concat(histories, ignore_index=True)
     history["epoch"] = range(1, len(history) + 1)  # counted across both phases
+    if run_dir is not None:
+        parts.top.save_weights(run_dir / TOP_DONE)
+        history.to_csv(run_dir / "history_both_phases.csv", index=False)
     return history
+
+
+TOP_DONE = "top.weights.h5"  # a run folder's top after both phases
+
+
+def _finished_top(parts: TransferModel, run_dir: Path) -> pd.DataFrame:
+    """Load a top that train_transfer finished in run_dir; its history of both phases."""
+    parts.set_phase(2)
+    parts.top.load_weights(run_dir / TOP_DONE)
+    return pd.read_csv(run_dir / "history_both_phases.csv")
 
 
 def trainable_per_phase(parts: TransferModel) -> dict[str, int]:

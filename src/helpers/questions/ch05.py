@@ -1,8 +1,33 @@
-"""Chapter 5's auto-checked questions: what phase 1 trains, and MobileNetV2's preprocessing."""
+"""Chapter 5's auto-checked questions: what phase 1 trains, MobileNetV2's preprocessing, and
+when averaging two tops pays (the notebook binds the three models' test predictions once with
+`ch05.use(first, second, average)`)."""
 
 from __future__ import annotations
 
-from ..exercises import Question, close_to
+import pandas as pd
+
+from ..exercises import BoundQuestion, Question, bind_table, close_to, share_checker
+
+_BOUND: dict[str, pd.DataFrame] = {}
+
+
+def use(first: pd.DataFrame, second: pd.DataFrame, average: pd.DataFrame) -> None:
+    """Bind the test predictions (evaluation.predict_faces) of two tops and of their average."""
+    tables = {"first": first, "second": second, "average": average}
+    for name, table in tables.items():
+        if not {"file", "age_error"} <= set(getattr(table, "columns", [])):
+            raise TypeError("use() takes three tables from evaluation.predict_faces (with 'file' "
+                            f"and 'age_error' columns); the {name} one has not")
+    errors = pd.concat({name: table.set_index("file")["age_error"].abs()
+                        for name, table in tables.items()}, axis=1, join="inner")
+    bind_table(_BOUND, "errors", errors, set(tables), "evaluation.predict_faces",
+               f"ch05: answers are checked against these {len(errors):,} test faces.")
+
+
+def expected_average_wins() -> float:
+    """The share of faces where the average's age is closer to the truth than both tops'."""
+    errors = _BOUND["errors"]
+    return float((errors["average"] < errors[["first", "second"]].min(axis=1)).mean())
 
 
 def expected_phase1_params() -> int:
@@ -25,4 +50,17 @@ q2 = Question(
     checker=close_to(51 / 127.5 - 1, rtol=0, atol=1e-6),
     hint_text="Divide by 127.5, then subtract 1: 0 becomes -1 and 255 becomes 1.",
     label="ch05-ex2",
+)
+
+q3 = BoundQuestion(
+    name="Question 3 (when averaging pays)",
+    checker=share_checker(expected_average_wins, atol=1e-6,
+                          wrong="count the faces where the average's absolute error is below "
+                                "both tops' absolute errors",
+                          complement="that is the share where the average does NOT beat both"),
+    hint_text="Take the absolute 'age_error' of each table; compare the average's with the "
+              "smaller of the two tops' (np.minimum), and take the share of faces where it is "
+              "smaller.",
+    label="ch05-ex5",
+    bound=_BOUND, bind_hint="run ch05.use(first, second_top, average) once",
 )
