@@ -33,10 +33,10 @@ DEFAULT_EYES = {"eye_x": 0.5, "eye_y": 0.4, "eye_distance": 0.3}
 # align each face by its eyes by default, for each kind of model (the "model" of its run's
 # config.json; any other kind is cut from the detector's box). Measured on FG-NET's 38 people
 # (results/fgnet-cpu.json, chapter 9; mirror averaged, as `course predict` does), the aligned
-# crop's age error minus the box crop's: +0.38 years for the MobileNetV2 at 160x160 (95% interval
-# by person +0.12 to +0.64; at 128x128 it was -0.06, -0.34 to +0.20), a loss, so it keeps the
-# box; -0.50 for the scratch network (-1.04 to -0.07), a gain, so it aligns. A test checks that
-# these agree with the record.
+# crop's age error minus the box crop's: +0.31 years for the MobileNetV2 at 160x160 with two tops
+# averaged (95% interval by person +0.08 to +0.54; one top, +0.38; at 128x128 it was -0.06, -0.34
+# to +0.20), a loss, so it keeps the box; -0.50 for the scratch network (-1.04 to -0.07), a gain,
+# so it aligns. A test checks that these agree with the record.
 PREDICT_ALIGNS = {"mobilenetv2": False, "scratch": True}
 
 

@@ -44,12 +44,14 @@ def utkface_test_predictions(model, run_dir: Path, folder: Path) -> pd.DataFrame
 
 
 def model_note(run_dir: Path) -> dict:
-    """What a run folder's config says about its model: name, size, epochs, views, any note."""
+    """What a run folder's config says about its model: name, size, epochs, views, tops, any
+    note."""
     config = json.loads((run_dir / "config.json").read_text())
     return {"model": config.get("model"), "preset": (config.get("preset") or {}).get("name"),
             "image_size": config.get("image_size"),
             "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
-            "views": config.get("views"), "test_time_mirror": config.get("test_time_mirror"),
+            "views": config.get("views"), "tops": config.get("tops"),
+            "test_time_mirror": config.get("test_time_mirror"),
             "note": (config.get("interim") or {}).get("note", "")}
 
 
