@@ -216,10 +216,10 @@ def test_an_ensemble_averages_its_tops_behind_one_trunk(tmp_path):
 
     x = np.random.default_rng(3).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
     for head in ("regression", "distribution"):
-        nets = [transfer.transfer_model("mobilenetv2", 32, weights=None, age_head=head, seed=s)
-                for s in (0, 1)]
+        nets = [transfer.transfer_model("mobilenetv2", 32, weights=None, age_head=head)
+                for _ in range(2)]  # the same seed: one random trunk, as course train builds
         rng = np.random.default_rng(7)
-        for net in nets:  # random features are near 0 at the heads: give each its own biases
+        for net in nets:  # two identical tops so far: give each its own head weights
             for name in ("age_unit" if head == "regression" else "age_probs", "gender"):
                 unit = net.model.layers[-1].get_layer(name)
                 unit.set_weights([rng.normal(0, 0.5, w.shape) for w in unit.get_weights()])
@@ -239,6 +239,9 @@ def test_an_ensemble_averages_its_tops_behind_one_trunk(tmp_path):
         again = keras.models.load_model(tmp_path / "both.keras")
         np.testing.assert_allclose(again(x)["age"], out["age"], rtol=1e-5)
     assert ensemble(nets[:1]) is nets[0].model
+    other = transfer.transfer_model("mobilenetv2", 32, weights=None, seed=1)  # another trunk
+    with pytest.raises(ValueError, match="one trunk"):
+        ensemble([nets[0], other])
 
 
 def test_a_finished_top_is_loaded_not_trained_again(synthetic_dir, tmp_path, net):

@@ -431,9 +431,17 @@ def averaged(*models: keras.Model, name: str = "averaged") -> keras.Model:
 
 def ensemble(nets: list[TransferModel]) -> keras.Model:
     """One model from image to answers: the trunk the nets share (frozen, the same ImageNet
-    weights), then the average of their tops (one net: its own model)."""
+    weights; a clear error if theirs differ), then the average of their tops (one net: its own
+    model)."""
     if len(nets) == 1:
         return nets[0].model
+    shared = nets[0].trunk.get_weights()
+    for net in nets[1:]:  # each top must have learnt from the features of this very trunk
+        weights = net.trunk.get_weights()
+        if len(weights) != len(shared) or not all(
+                np.array_equal(a, b) for a, b in zip(weights, shared, strict=True)):
+            raise ValueError("ensemble() needs tops trained on one trunk: the same backbone, "
+                             "cut and weights (random weights: the same seed)")
     tops = [net.model.layers[-1] for net in nets]  # features -> answers, called last
     top = averaged(*[renamed(t, f"{t.name}_{k}") for k, t in enumerate(tops)], name=tops[0].name)
     image = keras.Input(nets[0].model.input_shape[1:], name="image")

@@ -3,6 +3,8 @@ grouped cross-validation once with `ch09.use(photos, cv)`; answers are computed 
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from ..exercises import BoundQuestion, bind_table, close_to, share_checker
@@ -38,30 +40,30 @@ def expected_older_gap() -> float:
     return float(older["error_tuned"].mean() - older["error_after"].mean())
 
 
-q1 = BoundQuestion(
+# Every question of the chapter reads the same bound tables.
+_question = partial(BoundQuestion, bound=_BOUND, bind_hint="run ch09.use(photos, cv) once")
+
+q1 = _question(
     name="Question 1 (how many children)",
     checker=share_checker(expected_children, atol=0.002,
                           wrong="count the photos with an age under 10, over all photos",
                           complement="that is the share of photos aged 10 or more"),
     hint_text="(photos['age'] < 10).mean()",
     label="ch09-ex1",
-    bound=_BOUND, bind_hint="run ch09.use(photos, cv) once",
 )
 
-q2 = BoundQuestion(
+q2 = _question(
     name="Question 2 (what fine-tuning bought)",
     checker=close_to(expected_change, rtol=0.0, atol=0.01),
     hint_text="Keep the rows with an 'error_after' (a face was found), then subtract the mean "
               "of 'error_before' from the mean of 'error_after'.",
     label="ch09-ex2",
-    bound=_BOUND, bind_hint="run ch09.use(photos, cv) once",
 )
 
-q4 = BoundQuestion(
+q4 = _question(
     name="Question 4 (who pays for fine-tuning)",
     checker=close_to(expected_older_gap, rtol=0.0, atol=0.01),
     hint_text="Keep the rows with an 'error_after' and an 'age' of 30 or more, then subtract the "
               "mean of 'error_after' from the mean of 'error_tuned'.",
     label="ch09-ex4",
-    bound=_BOUND, bind_hint="run ch09.use(photos, cv) once",
 )
