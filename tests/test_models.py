@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import models
@@ -163,3 +164,29 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
         parts.set_phase(2)  # as `course train` saves it: the top blocks and heads trainable
     assert tuned["tuned_weights"] == finetune.tuned_weights(ensemble(nets)), tuned
     assert cv["versus_tuned"] == pytest.approx(cv["mae_after"] - cv["mae_tuned"], abs=2e-3)
+
+
+def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_them():
+    """Chapter 4's recorded section: scratch-run2-cpu is the same command as scratch-cpu,
+    scratch-augment-cpu differs in its augmentation only, and what the prose says of them holds
+    (flips kept: full augmentation's validation age error is higher, mirror or not, while its
+    one-view gender accuracy is higher)."""
+    from helpers.evaluation import recorded_file, recorded_runs
+
+    base, again, full = (recorded_file(f"{name}.json")["config"] for name in
+                         ("scratch-cpu", "scratch-run2-cpu", "scratch-augment-cpu"))
+    same = ("model", "epochs", "image_size", "age_weight", "learning_rate", "schedule", "seed",
+            "n_train", "n_val", "n_test")
+    assert all(base[key] == again[key] == full[key] for key in same)
+    assert again["options"] == base["options"]
+    assert full["options"] == {**base["options"], "augment": "full"}
+    flips = [base, again]
+    assert all(full[view]["age_mae"] > max(run[view]["age_mae"] for run in flips)
+               for view in ("val_one_view", "val_mirror"))
+    assert full["val_one_view"]["gender_accuracy"] > max(
+        run["val_one_view"]["gender_accuracy"] for run in flips)
+    assert "augment" not in models.get_model_spec("scratch").options  # course train keeps flips
+    table = recorded_runs(["scratch", "seed-cnn"])
+    assert table.loc["scratch-augment-cpu", "augment"] == "full"
+    assert table.loc["scratch-run2-cpu", "augment"] == "flip"
+    assert pd.isna(table.loc["seed-cnn-cpu", "augment"])  # the seeds' network has none

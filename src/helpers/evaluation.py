@@ -249,9 +249,24 @@ def recorded_runs(models: list[str] | None = None) -> pd.DataFrame:
                 config = record.get("config", {})
                 views = config.get("views")  # a transfer run's cached views, and its tops
                 rows.append({"run": item.name.removesuffix(".json"), **record["summary"],
+                             "augment": _augmentation_of(record["summary"]["model"], config),
                              "views": ",".join(views) if views else None,
                              "tops": config.get("tops", 1) if views else None})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+
+
+def _augmentation_of(model: str, config: dict) -> str | None:
+    """The augmentation layers a recorded run trained with: its builder's `augment` option
+    (chapter 4's 'flip' or 'full'), None for a model without one."""
+    import inspect
+
+    from .models import MODELS
+
+    build = MODELS[model].build if model in MODELS else None
+    parameter = inspect.signature(build).parameters.get("augment") if build else None
+    if parameter is None:
+        return None
+    return config.get("options", {}).get("augment", parameter.default)
 
 
 def recorded_file(name: str) -> dict | None:
