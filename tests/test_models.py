@@ -185,6 +185,10 @@ def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_the
                for view in ("val_one_view", "val_mirror"))
     assert full["val_one_view"]["gender_accuracy"] > max(
         run["val_one_view"]["gender_accuracy"] for run in flips)
+    gain_base, gain_again, gain_full = (
+        run["val_one_view"]["age_mae"] - run["val_mirror"]["age_mae"]
+        for run in (base, again, full))
+    assert gain_full < min(gain_base, gain_again)  # exercise 8: the mirror helps flips-only more
     assert "augment" not in models.get_model_spec("scratch").options  # course train keeps flips
     table = recorded_runs(["scratch", "seed-cnn"])
     assert table.loc["scratch-augment-cpu", "augment"] == "full"
