@@ -178,6 +178,13 @@ def test_views_can_be_chosen_for_transfer_models_only(synthetic_dir, tmp_path, c
         assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
                      model, "--tops", tops, "--out", str(tmp_path / "run")]) != 0
         assert said in capsys.readouterr().err
+    for model, minutes, said in (("scratch", "40", "--minutes is for the transfer models"),
+                                 ("mobilenetv2", "0", "positive budget"),
+                                 ("mobilenetv2", "nan", "positive budget")):
+        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                     model, "--minutes", minutes, "--out", str(tmp_path / "run")]) != 0
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before anything was written
     from helpers.cli import build_parser
     help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert all(view in " ".join(help_text.split()) for view in transfer.VIEWS)
@@ -302,3 +309,44 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
                  "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["n"] == 85 and 0 <= scores["gender_accuracy"] <= 1
+
+
+def test_the_budget_adds_a_top_only_when_the_run_still_ends_in_time(tmp_path, monkeypatch):
+    """`course train`'s time budget (the preset's transfer_minutes, --minutes): a top costs as
+    long as the longest so far, plus the time to save and calibrate."""
+    assert get_preset("cpu").transfer_minutes == 45 and get_preset("smoke").transfer_minutes is None
+    monkeypatch.setattr(runs.time, "perf_counter", lambda: 1000.0)
+    started = 1000.0 - 20 * 60  # 20 minutes ago
+    assert not runs.over_budget(None, started, 3600, tmp_path)  # no budget
+    room = 45 * 60 - 20 * 60 - runs.FINISH_SECONDS
+    assert not runs.over_budget(45, started, room, tmp_path)  # ends exactly in time
+    assert runs.over_budget(45, started, room + 1, tmp_path)
+    (tmp_path / transfer.TOP_DONE).write_text("")  # trained before an interruption: free
+    assert not runs.over_budget(45, started, room + 1, tmp_path)
+
+
+def test_course_train_stops_adding_tops_at_its_budget(synthetic_dir, tmp_path, capsys,
+                                                       monkeypatch):
+    """A budget too short for a second top: the run says so, saves the one it trained, and its
+    config records what it skipped; course evaluate takes the model like any other."""
+    monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-cache"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    out = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                     "mobilenetv2", "--tops", "3", "--minutes", "0.01", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 of 3 tops not trained" in printed and "budget of 0.01 minutes" in printed
+    assert "top 2 of 3" not in printed
+    config = json.loads((out / "config.json").read_text())
+    assert (config["tops"], config["tops_skipped"], config["budget_minutes"]) == (1, 2, 0.01)
+    assert config["preset"]["transfer_tops"] == 3 and config["finished"]
+    assert len(config["val_per_top"]) == len(config["seconds_per_top"]) == 1
+    assert not (out / "top1").exists()
+    saved = keras.models.load_model(out / "model.keras")
+    assert saved.count_params() == config["params"]
+    assert not any(layer.name.endswith("_top_1") for layer in saved.layers[-1].layers)
+    assert main(["evaluate", "--model", str(out), "--data", str(synthetic_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 85

@@ -87,7 +87,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     views = tuple(args.views.split(",")) if args.views else None
     train_run(args.data, args.preset, args.model, args.out, seed=args.seed, epochs=args.epochs,
-              verbose=1 if sys.stdout.isatty() else 2, views=views, tops=args.tops)
+              verbose=1 if sys.stdout.isatty() else 2, views=views, tops=args.tops,
+              minutes=args.minutes)
     return 0
 
 
@@ -331,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--tops", type=int, default=None,
                        help="transfer models: how many tops to train on the cached features and "
                             "average (default: the preset's, 2; 1 takes about half the time)")
+    train.add_argument("--minutes", type=float, default=None,
+                       help="transfer models: the run's time budget; a top after the first "
+                            "trains only if, at the last top's pace, the run still ends in time "
+                            "(default: the preset's, 45 at cpu, none at the others; inf: none)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of faces")

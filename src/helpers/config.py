@@ -27,6 +27,9 @@ class Preset:
     transfer_size: int = 128  # input side of the pretrained backbones (they need >= 32)
     transfer_epochs: int = 24  # both phases of `course train --model mobilenetv2 | vgg16`
     transfer_tops: int = 2  # tops trained on the same cached features and averaged (chapter 5)
+    # `course train`'s time budget for a transfer model, in minutes (None: no budget): a top
+    # after the first trains only when, at the pace of the last one, the run still ends in time.
+    transfer_minutes: float | None = None
     scratch_epochs: int | None = None  # `course train --model scratch` (None: epochs)
 
     def to_dict(self) -> dict:
@@ -53,12 +56,21 @@ PRESETS: dict[str, Preset] = {
         # 24, not fewer: the MobileNetV2 with 17 (3 + 14 of fine-tuning) reached 4.96 years and
         # 93.3% on the 1,894 validation faces (mirror averaged) against 4.87 and 93.2% with 24,
         # and saved 7 fine-tuning epochs (52-115 s each on 2-core machines).
-        scratch_epochs=55,
+        scratch_epochs=55, transfer_minutes=45,
         # transfer_tops 2, not 1: on the same split and cached features, the average of the tops
         # trained with seeds 0 and 1 reached 4.73 years / 94.1% on the 1,894 validation faces
         # (mirror averaged) against 4.81 / 93.7% and 4.81 / 94.2% for each alone; paired by
         # face, -0.08 years [-0.14, -0.03] on validation, -0.09 [-0.15, -0.04] on test. The second
         # top costs its training only (15 min 27 s on 2 cores), not a second pass of the trunk.
+        # transfer_minutes 45: the two tops took 36 minutes in all on a quiet 2-core machine and
+        # 48 min 38 s on a slow one (each top 19 and 24 minutes). Cheaper ways to the same end
+        # lost, each measured alone on 2 cores (2026-12-05): two tops of 18 epochs (3 + 15), the
+        # first reached 4.99 years on validation (one view) against 4.85 at 24; one top of 32
+        # epochs (5 + 27), 4.90 one view and 4.78 / 94.0% with the mirror against 4.77 and
+        # 4.72 / 94.1% for two tops of 24, in 28 min 40 s; the two tops as one Keras model took
+        # twice a single top's time per step (no idle core to fill), and XLA (jit_compile) was
+        # 16 times slower per step on this CPU. So the budget decides: the second top trains
+        # when the first top's pace says the run ends within 45 minutes.
     ),
     "gpu": Preset(
         "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,

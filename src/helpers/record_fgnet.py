@@ -51,6 +51,7 @@ def model_note(run_dir: Path) -> dict:
             "image_size": config.get("image_size"),
             "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
             "views": config.get("views"), "tops": config.get("tops"),
+            "tops_skipped": config.get("tops_skipped"),
             "test_time_mirror": config.get("test_time_mirror"),
             "note": (config.get("interim") or {}).get("note", "")}
 

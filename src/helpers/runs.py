@@ -31,6 +31,7 @@ from .taught import (
 )
 from .training import build_model, datasets_for, fit, load_trained_model
 from .transfer import (
+    TOP_DONE,
     VIEWS,
     features_for,
     phase_epochs,
@@ -124,13 +125,33 @@ def with_views(spec: ModelSpec, views: tuple[str, ...] | None) -> ModelSpec:
     return dataclasses.replace(spec, views=tuple(views))
 
 
+FINISH_SECONDS = 90  # after the last top: save the model, score and calibrate on validation
+
+
+def over_budget(minutes: float | None, started: float, top_seconds: float,
+                next_top: Path) -> bool:
+    """Whether one more top, as long as the longest so far, would end the run past its budget
+    of `minutes` (a top that finished before an interruption, in next_top, costs nothing)."""
+    if minutes is None or (next_top / TOP_DONE).exists():
+        return False
+    return time.perf_counter() - started + top_seconds + FINISH_SECONDS > minutes * 60
+
+
 def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
               out: str | Path, seed: int = 0, epochs: int | None = None,
               verbose: int | str = "auto", views: tuple[str, ...] | None = None,
-              tops: int | None = None) -> dict:
+              tops: int | None = None, minutes: float | None = None) -> dict:
     """Scan a UTKFace folder, split it (seeded) and train a named model on it into out/
-    (`tops` replaces the preset's number of transfer tops)."""
+    (`tops` replaces the preset's number of transfer tops, `minutes` its time budget)."""
+    started = time.perf_counter()
     preset = preset if isinstance(preset, Preset) else get_preset(preset)
+    if minutes is not None:
+        if not minutes > 0:
+            raise ValueError(f"--minutes {minutes}: give the run a positive budget (inf: none)")
+        if not get_model_spec(model_name).backbone:
+            raise ValueError(f"--minutes is for the transfer models; {model_name} has no top")
+        preset = dataclasses.replace(preset, transfer_minutes=None if math.isinf(minutes)
+                                     else minutes)
     if tops is not None:
         if tops < 1:
             raise ValueError(f"--tops {tops}: train at least one top")
@@ -144,15 +165,17 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
         print(f"Warning: {w.message}", file=sys.stderr)
     faces = split_faces(report.manifest, seed=seed, max_faces=preset.max_faces)
     return train_on_faces(faces, str(report.folder), report.source, preset, model_name, out,
-                          seed=seed, epochs=epochs, verbose=verbose, views=views)
+                          seed=seed, epochs=epochs, verbose=verbose, views=views, started=started)
 
 
 def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
                    out: str | Path, seed: int = 0, epochs: int | None = None,
-                   verbose: int | str = "auto", views: tuple[str, ...] | None = None) -> dict:
+                   verbose: int | str = "auto", views: tuple[str, ...] | None = None,
+                   started: float | None = None) -> dict:
     """Train a named model on faces already split into out/ (model.keras, history.csv,
     config.json, splits.csv); a second call after an interruption resumes from out/backup.
-    `views` replaces a transfer model's cached views of each training face (transfer.VIEWS)."""
+    `views` replaces a transfer model's cached views of each training face (transfer.VIEWS);
+    `started` (a time.perf_counter() reading) is when the run began, for the preset's budget."""
     run = RunFolder(Path(out))
     spec = with_views(get_model_spec(model_name), views)
     epochs = epochs or default_epochs(spec, preset)
@@ -212,6 +235,18 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         features = features_for(parts, faces, size, run.path, spec.views)
         histories, seconds, per_top = [], [], []
         for k, net in enumerate(nets):
+            if k and over_budget(preset.transfer_minutes, started or start, max(seconds),
+                                 run.path / f"top{k}"):
+                print(f"  {len(nets) - k} of {len(nets)} tops not trained: at the last top's "
+                      f"pace ({max(seconds) / 60:.0f} min) the run would pass its budget of "
+                      f"{preset.transfer_minutes:g} minutes (--minutes); saving the "
+                      f"{k} trained", flush=True)
+                extra.update(tops=k, tops_skipped=len(nets) - k,
+                             budget_minutes=preset.transfer_minutes)
+                nets = nets[:k]
+                model = ensemble(nets)
+                config.update(extra, **count_params(model))
+                break
             top_start = time.perf_counter()
             if len(nets) > 1:
                 print(f"  top {k + 1} of {len(nets)}", flush=True)
