@@ -339,6 +339,7 @@ def test_course_train_stops_adding_tops_at_its_budget(synthetic_dir, tmp_path, c
                      "mobilenetv2", "--tops", "3", "--minutes", "0.01", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "2 of 3 tops not trained" in printed and "budget of 0.01 minutes" in printed
+    assert "only if the run still ends within 0.01 minutes" in printed  # said at the start
     assert "top 2 of 3" not in printed
     config = json.loads((out / "config.json").read_text())
     assert (config["tops"], config["tops_skipped"], config["budget_minutes"]) == (1, 2, 0.01)

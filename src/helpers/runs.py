@@ -232,6 +232,9 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         print(f"  computing the frozen trunk's features once (up to {parts.cut}; each face and "
               f"its views: {', '.join(spec.views)}), then for {tops}{phases[0]} epoch(s) of "
               f"heads only and {phases[1]} of fine-tuning", flush=True)
+        if len(nets) > 1 and preset.transfer_minutes is not None:
+            print(f"  a top after the first trains only if the run still ends within "
+                  f"{preset.transfer_minutes:g} minutes (--minutes)", flush=True)
         features = features_for(parts, faces, size, run.path, spec.views)
         histories, seconds, per_top = [], [], []
         for k, net in enumerate(nets):
