@@ -268,15 +268,22 @@ def test_a_finished_top_is_loaded_not_trained_again(synthetic_dir, tmp_path, net
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
-def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys, monkeypatch):
+def train_offline(data, tmp_path, monkeypatch, *options: str):
+    """`course train --preset smoke --model mobilenetv2` without weights or network; its
+    folder."""
     monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-cache"))
     monkeypatch.setenv("HOME", str(tmp_path))
     out = tmp_path / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
-                     "mobilenetv2", "--out", str(out)]) == 0
+        assert main(["train", "--data", str(data), "--preset", "smoke", "--model",
+                     "mobilenetv2", *options, "--out", str(out)]) == 0
+    return out
+
+
+def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys, monkeypatch):
+    out = train_offline(synthetic_dir, tmp_path, monkeypatch)
     config = json.loads((out / "config.json").read_text())
     assert config["finished"] and config["pretrained"] is False
     printed = capsys.readouterr().out
@@ -329,14 +336,7 @@ def test_course_train_stops_adding_tops_at_its_budget(synthetic_dir, tmp_path, c
                                                        monkeypatch):
     """A budget too short for a second top: the run says so, saves the one it trained, and its
     config records what it skipped; course evaluate takes the model like any other."""
-    monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-cache"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    out = tmp_path / "run"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
-                     "mobilenetv2", "--tops", "3", "--minutes", "0.01", "--out", str(out)]) == 0
+    out = train_offline(synthetic_dir, tmp_path, monkeypatch, "--tops", "3", "--minutes", "0.01")
     printed = capsys.readouterr().out
     assert "2 of 3 tops not trained" in printed and "budget of 0.01 minutes" in printed
     assert "only if the run still ends within 0.01 minutes" in printed  # said at the start
