@@ -240,8 +240,8 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         for k, net in enumerate(nets):
             if k and over_budget(preset.transfer_minutes, started or start, max(seconds),
                                  run.path / f"top{k}"):
-                print(f"  {len(nets) - k} of {len(nets)} tops not trained: at the last top's "
-                      f"pace ({max(seconds) / 60:.0f} min) the run would pass its budget of "
+                print(f"  {len(nets) - k} of {len(nets)} tops not trained: one more would take "
+                      f"about {max(seconds) / 60:.0f} min, and the run would pass its budget of "
                       f"{preset.transfer_minutes:g} minutes (--minutes); saving the "
                       f"{k} trained", flush=True)
                 extra.update(tops=k, tops_skipped=len(nets) - k,
