@@ -244,11 +244,11 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
                       f"about {max(seconds) / 60:.0f} min, and the run would pass its budget of "
                       f"{preset.transfer_minutes:g} minutes (--minutes); saving the "
                       f"{k} trained", flush=True)
-                extra.update(tops=k, tops_skipped=len(nets) - k,
-                             budget_minutes=preset.transfer_minutes)
+                config.update(tops=k, tops_skipped=len(nets) - k,
+                              budget_minutes=preset.transfer_minutes)
                 nets = nets[:k]
                 model = ensemble(nets)
-                config.update(extra, **count_params(model))
+                config.update(count_params(model))
                 break
             top_start = time.perf_counter()
             if len(nets) > 1:
