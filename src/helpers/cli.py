@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "average (default: the preset's, 2; 1 takes about half the time)")
     train.add_argument("--minutes", type=float, default=None,
                        help="transfer models: the run's time budget; a top after the first "
-                            "trains only if, at the last top's pace, the run still ends in time "
+                            "trains only if, at the slowest top's pace, the run still ends in time "
                             "(default: the preset's, 45 at cpu, none at the others; inf: none)")
     train.set_defaults(func=cmd_train)
 

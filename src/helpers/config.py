@@ -28,7 +28,7 @@ class Preset:
     transfer_epochs: int = 24  # both phases of `course train --model mobilenetv2 | vgg16`
     transfer_tops: int = 2  # tops trained on the same cached features and averaged (chapter 5)
     # `course train`'s time budget for a transfer model, in minutes (None: no budget): a top
-    # after the first trains only when, at the pace of the last one, the run still ends in time.
+    # after the first trains only when, at the slowest top's pace, the run still ends in time.
     transfer_minutes: float | None = None
     scratch_epochs: int | None = None  # `course train --model scratch` (None: epochs)
 
