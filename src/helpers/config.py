@@ -56,6 +56,16 @@ PRESETS: dict[str, Preset] = {
         # 24, not fewer: the MobileNetV2 with 17 (3 + 14 of fine-tuning) reached 4.96 years and
         # 93.3% on the 1,894 validation faces (mirror averaged) against 4.87 and 93.2% with 24,
         # and saved 7 fine-tuning epochs (52-115 s each on 2-core machines).
+        # scratch_epochs 55, one network. Tried against it on 2026-12-05 (same split, 55 epochs,
+        # each face averaged with its mirror): label smoothing 0.1 on gender, 5.14 years / 92.3%
+        # on validation against 5.06 / 92.8% (test 5.06 / 92.7% against 5.19 / 92.8%); AdamW
+        # (weight_decay 0.05), 5.00 / 92.9% (test 5.10 / 92.5%); more test-time views (shifts
+        # of 2 or 3 pixels, a 1.08 zoom) cost 0.04 to 0.7 years. All within the noise of one run
+        # (seeds 0, 1, 2 alone: 5.06 to 5.16 years on validation). What did pay: the average of
+        # two networks of seeds 0 and 1, 0 and 2, 1 and 2, paired by face, -0.148 years [-0.174,
+        # -0.125] and +0.58 points [+0.25, +0.92] on validation, -0.139 [-0.160, -0.119] and +0.33
+        # [+0.02, +0.67] on test. Trained side by side, one thread each, two took 36.5 to 37 min
+        # wall on 2 cores, about one network's time on a slow machine but twice it on a quiet one.
         scratch_epochs=55, transfer_minutes=45,
         # transfer_tops 2, not 1: on the same split and cached features, the average of the tops
         # trained with seeds 0 and 1 reached 4.73 years / 94.1% on the 1,894 validation faces
