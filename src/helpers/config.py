@@ -65,7 +65,8 @@ PRESETS: dict[str, Preset] = {
         # two networks of seeds 0 and 1, 0 and 2, 1 and 2, paired by face, -0.148 years [-0.174,
         # -0.125] and +0.58 points [+0.25, +0.92] on validation, -0.139 [-0.160, -0.119] and +0.33
         # [+0.02, +0.67] on test. Trained side by side, one thread each, two took 36.5 to 37 min
-        # wall on 2 cores, about one network's time on a slow machine but twice it on a quiet one.
+        # wall on 2 cores: about one network's time when the machine is slow (41 s an epoch), 1.7
+        # times it when quiet (21 to 23 s an epoch alone).
         scratch_epochs=55, transfer_minutes=45,
         # transfer_tops 2, not 1: on the same split and cached features, the average of the tops
         # trained with seeds 0 and 1 reached 4.73 years / 94.1% on the 1,894 validation faces
