@@ -60,7 +60,7 @@ PRESETS: dict[str, Preset] = {
         # each face averaged with its mirror): label smoothing 0.1 on gender, 5.14 years / 92.3%
         # on validation against 5.06 / 92.8% (test 5.06 / 92.7% against 5.19 / 92.8%); AdamW
         # (weight_decay 0.05), 5.00 / 92.9% (test 5.10 / 92.5%); more test-time views (shifts
-        # of 2 or 3 pixels, a 1.08 zoom) cost 0.04 to 0.7 years. All within the noise of one run
+        # of 2 or 3 pixels, a 1.08 zoom) cost 0.01 to 0.7 years. All within the noise of one run
         # (seeds 0, 1, 2 alone: 5.06 to 5.16 years on validation). What did pay: the average of
         # two networks of seeds 0 and 1, 0 and 2, 1 and 2, paired by face, -0.148 years [-0.174,
         # -0.125] and +0.58 points [+0.25, +0.92] on validation, -0.139 [-0.160, -0.119] and +0.33
