@@ -8,10 +8,13 @@ import pytest
 from keras import layers
 
 from helpers.taught import (
+    averaged,
+    cam_parts,
     ensemble,
     gender_logit,
     gender_units,
     grad_cam,
+    renamed,
     scratch_cnn,
     split_model,
     transfer_model,
@@ -55,6 +58,27 @@ def test_an_ensemble_is_explained_through_its_members_logits():
     with pytest.raises(ValueError, match="no gender unit"):
         with gender_logit(keras.Sequential([layers.Input((2,)), layers.Dense(1, name="age")])):
             pass
+
+
+def test_an_average_of_scratch_cnns_is_explained_member_by_member():
+    """Chapter 5's `averaged` of two flat CNNs: one (front, back) per member. Two members with
+    the same weights are the single network again, so their heatmap is its heatmap; members
+    with different weights give a heatmap of their own, and both get their sigmoid back."""
+    images = np.random.default_rng(5).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    single = scratch_cnn(32, 3, age_head="distribution", seed=0)
+    twin = renamed(scratch_cnn(32, 3, age_head="distribution", seed=1), "twin")
+    twin.set_weights(single.get_weights())
+    same = averaged(renamed(single, "first"), twin)
+    assert len(cam_parts(same)) == 2 and len(cam_parts(single)) == 1
+    other = averaged(renamed(single, "first"),
+                     renamed(scratch_cnn(32, 3, age_head="distribution", seed=2), "other"))
+    for head in ("gender", "age"):
+        alone = grad_cam(single, images, head=head)
+        np.testing.assert_allclose(grad_cam(same, images, head=head), alone, atol=1e-5)
+        mixed = grad_cam(other, images, head=head)
+        assert mixed.shape == (3, 32, 32) and mixed.min() >= 0 and mixed.max() <= 1
+        assert np.abs(mixed - alone).max() > 0.05  # the second member counts
+    assert all(unit.activation is keras.activations.sigmoid for unit in gender_units(other))
 
 
 def test_the_heatmap_lights_up_where_the_evidence_is():

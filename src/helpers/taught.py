@@ -12,7 +12,7 @@ import io
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -583,25 +583,46 @@ def gender_logit(back: keras.Model) -> Iterator[None]:
             layer.activation = activation
 
 
+def cam_parts(model: keras.Model,
+              layer: str | None = None) -> list[tuple[keras.Model, keras.Model]]:
+    """split_model's (front, back) of the model, or of each member of an average of flat CNNs
+    (chapter 5's `averaged`: each has feature maps of its own)."""
+    members = [sub for sub in model.layers if isinstance(sub, keras.Model) and gender_units(sub)]
+    trunk = any(sub.name.endswith("_trunk") for sub in model.layers)
+    if layer is None and members and not trunk:
+        return [split_model(member) for member in members]
+    return [split_model(model, layer)]
+
+
 def grad_cam(model: keras.Model, images: np.ndarray, head: str = "gender",
              layer: str | None = None) -> np.ndarray:
     """One heatmap in [0, 1] per image, at the image's size: where the feature maps push the
-    prediction (for gender, towards the predicted gender; for age, towards an older age)."""
+    prediction (for gender, towards the predicted gender; for age, towards an older age); for
+    an average of flat CNNs, the mean of its members' heatmaps for the average's answer."""
     if head not in ("gender", "age"):
         raise ValueError(f"head {head!r}: choose 'gender' or 'age'")
-    front, back = split_model(model, layer)
+    parts = cam_parts(model, layer)
     x = tf.convert_to_tensor(images, tf.float32)
-    with gender_logit(back) if head == "gender" else nullcontext():
+    with ExitStack() as logits:
+        if head == "gender":
+            for _, back in parts:
+                logits.enter_context(gender_logit(back))
         with tf.GradientTape() as tape:
-            maps = front(x, training=False)
-            tape.watch(maps)
-            out = back(maps, training=False)[head][:, 0]
+            maps = [front(x, training=False) for front, _ in parts]
+            for member_maps in maps:
+                tape.watch(member_maps)
+            out = tf.add_n([back(member_maps, training=False)[head][:, 0]
+                            for (_, back), member_maps in zip(parts, maps, strict=True)])
+            out = out / len(parts)  # an average's answer is the mean of its members'
             # towards the predicted gender: the logit for "female", minus it for "male"
             target = tf.abs(out) if head == "gender" else out
         grads = tape.gradient(target, maps)
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per channel
-    cams = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))[..., None]
-    cams = tf.image.resize(cams, x.shape[1:3], method="bilinear")[..., 0].numpy()
+    cams = 0
+    for member_maps, member_grads in zip(maps, grads, strict=True):
+        weights = tf.reduce_mean(member_grads, axis=(1, 2), keepdims=True)  # one per channel
+        cam = tf.nn.relu(tf.reduce_sum(weights * member_maps, axis=-1))[..., None]
+        cams += tf.image.resize(cam, x.shape[1:3], method="bilinear")[..., 0].numpy()
+    cams = cams / len(parts)  # the members' heatmaps, averaged
     peak = cams.reshape(len(cams), -1).max(axis=1)[:, None, None]
     return np.divide(cams, peak, out=np.zeros_like(cams), where=peak > 0)
 
