@@ -81,7 +81,7 @@ PRESETS: dict[str, Preset] = {
         # 4.72 / 94.1% for two tops of 24, in 28 min 40 s; the two tops as one Keras model took
         # twice a single top's time per step (no idle core to fill), and XLA (jit_compile) was
         # 16 times slower per step on this CPU. So the budget decides: the second top trains
-        # when the first top's pace says the run ends within 45 minutes.
+        # when the slowest top's pace says the run ends within 45 minutes.
     ),
     "gpu": Preset(
         "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,

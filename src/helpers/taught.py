@@ -617,12 +617,12 @@ def grad_cam(model: keras.Model, images: np.ndarray, head: str = "gender",
             # towards the predicted gender: the logit for "female", minus it for "male"
             target = tf.abs(out) if head == "gender" else out
         grads = tape.gradient(target, maps)
-    cams = 0
+    heatmaps = []
     for member_maps, member_grads in zip(maps, grads, strict=True):
         weights = tf.reduce_mean(member_grads, axis=(1, 2), keepdims=True)  # one per channel
         cam = tf.nn.relu(tf.reduce_sum(weights * member_maps, axis=-1))[..., None]
-        cams += tf.image.resize(cam, x.shape[1:3], method="bilinear")[..., 0].numpy()
-    cams = cams / len(parts)  # the members' heatmaps, averaged
+        heatmaps.append(tf.image.resize(cam, x.shape[1:3], method="bilinear")[..., 0].numpy())
+    cams = np.mean(heatmaps, axis=0)  # the members' heatmaps, averaged
     peak = cams.reshape(len(cams), -1).max(axis=1)[:, None, None]
     return np.divide(cams, peak, out=np.zeros_like(cams), where=peak > 0)
 
