@@ -27,6 +27,18 @@ def synthetic_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def trained_scratch(synthetic_dir, tmp_path_factory) -> Path:
+    """The run folder of `course train --preset smoke --model scratch --epochs 2` on the
+    synthetic faces: the preset's two networks, side by side, and their average."""
+    from helpers.cli import main
+
+    run = tmp_path_factory.mktemp("scratch-run")
+    assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                 "scratch", "--out", str(run), "--epochs", "2"]) == 0
+    return run
+
+
+@pytest.fixture(scope="session")
 def real_dir() -> Path:
     """The real UTKFace faces ($UTKFACE_DIR, else ../shared); the test skips without them."""
     folder = Path(os.environ.get("UTKFACE_DIR") or SHARED_FACES)

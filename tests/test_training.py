@@ -20,7 +20,8 @@ from helpers.taught import compile_model, scratch_cnn
 
 
 def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tmp_path, capsys):
-    config = runs.train_run(synthetic_dir, "smoke", "scratch", tmp_path / "run", epochs=2)
+    config = runs.train_run(synthetic_dir, "smoke", "scratch", tmp_path / "run", epochs=2,
+                            members=1)  # one network (tests/test_members.py: several)
     run = tmp_path / "run"
     assert {"model.keras", "history.csv", "config.json", "splits.csv"} <= {
         p.name for p in run.iterdir()}
@@ -37,7 +38,7 @@ def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tm
     assert recorded["options"]["widths"] == list(NARROW_FIRST_BLOCK)
     assert model.get_layer("block1_conv1").filters == NARROW_FIRST_BLOCK[0]
     # the same command again does not start over
-    again = runs.train_run(synthetic_dir, "smoke", "scratch", run, epochs=2)
+    again = runs.train_run(synthetic_dir, "smoke", "scratch", run, epochs=2, members=1)
     assert again["epochs_run"] == 2 and "already trained" in capsys.readouterr().out
 
 
@@ -92,20 +93,21 @@ def test_a_killed_course_train_resumes(synthetic_dir, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
+    csv = run / "member0" / "history.csv"  # the smoke preset trains two networks side by side
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
-        csv = run / "history.csv"
         if csv.exists() and len(csv.read_text().splitlines()) >= 3:  # header + 2 epochs
             break
         time.sleep(0.2)
     assert proc.poll() is None, "the run ended before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the command and both networks' processes
     proc.wait()
-    done_before = len(pd.read_csv(run / "history.csv"))
+    done_before = len(pd.read_csv(csv))
     assert 2 <= done_before < 6 and not (run / "model.keras").exists()
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Resuming" in result.stdout
-    history = pd.read_csv(run / "history.csv")
-    assert list(history["epoch"]) == list(range(6)), "each epoch once, none repeated or lost"
+    for member in ("member0", "member1"):
+        history = pd.read_csv(run / member / "history.csv")
+        assert list(history["epoch"]) == list(range(6)), "each epoch once, none repeated or lost"
     assert json.loads((run / "config.json").read_text())["finished"]

@@ -178,7 +178,8 @@ def test_views_can_be_chosen_for_transfer_models_only(synthetic_dir, tmp_path, c
         assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
                      model, "--tops", tops, "--out", str(tmp_path / "run")]) != 0
         assert said in capsys.readouterr().err
-    for model, minutes, said in (("scratch", "40", "--minutes is for the transfer models"),
+    for model, minutes, said in (("seed-cnn", "40", "--minutes is for the transfer models and "
+                                                    "the scratch model"),
                                  ("mobilenetv2", "0", "positive budget"),
                                  ("mobilenetv2", "nan", "positive budget")):
         assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",

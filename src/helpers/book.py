@@ -140,6 +140,15 @@ def chapter_model(chapter: Chapter, name: str,
     return run.load_model(), config
 
 
+def chapter_networks(chapter: Chapter, name: str,
+                     runs: str | os.PathLike | None = None) -> list[keras.Model]:
+    """The networks the chapter's trained model `name` averages, each alone (one network: the
+    model itself); train it first with chapter_model."""
+    from .runs import RunFolder
+
+    return RunFolder(run_folder(chapter, name, runs)[0]).networks()
+
+
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive lock on run folder `out` (its file `.lock`) while inside: a second

@@ -88,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     views = tuple(args.views.split(",")) if args.views else None
     train_run(args.data, args.preset, args.model, args.out, seed=args.seed, epochs=args.epochs,
               verbose=1 if sys.stdout.isatty() else 2, views=views, tops=args.tops,
-              minutes=args.minutes)
+              minutes=args.minutes, members=args.members)
     return 0
 
 
@@ -333,9 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="transfer models: how many tops to train on the cached features and "
                             "average (default: the preset's, 2; 1 takes about half the time)")
     train.add_argument("--minutes", type=float, default=None,
-                       help="transfer models: the run's time budget; a top after the first "
-                            "trains only if, at the slowest top's pace, the run still ends in time "
-                            "(default: the preset's, 45 at cpu, none at the others; inf: none)")
+                       help="the run's time budget: for a transfer model, a top after the first "
+                            "trains only if, at the slowest top's pace, the run still ends in "
+                            "time; for the scratch model's networks, one is stopped when, at the "
+                            "slowest one's pace, they would not all end in time (default: the "
+                            "preset's, 45 at cpu, none at the others; inf: none)")
+    train.add_argument("--members", type=int, default=None,
+                       help="scratch model: how many networks to train side by side, each in "
+                            "its own process with its own seed, and save as their average "
+                            "(default: the preset's, 2 at cpu and smoke, 1 at gpu and full)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of faces")

@@ -236,7 +236,8 @@ def baseline_scores(faces: pd.DataFrame, split: str = "test") -> dict[str, float
 def recorded_runs(models: list[str] | None = None) -> pd.DataFrame:
     """The course's recorded real runs (helpers/results/*.json, written from `course train` and
     `course evaluate --split test --record FILE`), one row per run, optionally only those of
-    the named models; empty when none is recorded."""
+    the named models (a transfer run's views and tops, another run's networks averaged,
+    `members`); empty when none is recorded."""
     import json
     from importlib import resources
 
@@ -251,7 +252,8 @@ def recorded_runs(models: list[str] | None = None) -> pd.DataFrame:
                 rows.append({"run": item.name.removesuffix(".json"), **record["summary"],
                              "augment": _augmentation_of(record["summary"]["model"], config),
                              "views": ",".join(views) if views else None,
-                             "tops": config.get("tops", 1) if views else None})
+                             "tops": config.get("tops", 1) if views else None,
+                             "members": None if views else config.get("members", 1)})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 

@@ -1,6 +1,6 @@
 """What a little in-domain data buys: fine-tune a course model on FG-NET photos, recalibrate
 its ages with a straight line, average the two (chapter 9's `age_line` and `recalibrated`,
-chapter 5's `averaged`), each scored with people held out (grouped folds, scikit-learn's
+chapter 4's `averaged`), each scored with people held out (grouped folds, scikit-learn's
 GroupKFold); and `course finetune`'s run, which writes the average.
 
 FG-NET has age labels only: the age head learns from them, and the gender head is held to the

@@ -136,6 +136,12 @@ def default_epochs(spec: ModelSpec, preset: Preset) -> int:
     return preset.epochs
 
 
+def default_members(spec: ModelSpec, preset: Preset) -> int:
+    """The networks `course train` trains side by side and averages for a named model at a
+    preset: the preset's `scratch_members` for the scratch network, else one."""
+    return preset.scratch_members if spec.name == "scratch" else 1
+
+
 def input_size(spec: ModelSpec, preset: Preset) -> int:
     """The side of the images a named model is trained on at a preset."""
     if spec.backbone:

@@ -51,7 +51,7 @@ def model_note(run_dir: Path) -> dict:
             "image_size": config.get("image_size"),
             "epochs_run": config.get("epochs_run"), "finished": config.get("finished"),
             "views": config.get("views"), "tops": config.get("tops"),
-            "tops_skipped": config.get("tops_skipped"),
+            "tops_skipped": config.get("tops_skipped"), "members": config.get("members"),
             "test_time_mirror": config.get("test_time_mirror"),
             "note": (config.get("interim") or {}).get("note", "")}
 
@@ -69,19 +69,28 @@ def require_models(previous: dict, names: tuple[str, ...]) -> None:
 
 def keep_models(result: dict, previous: dict, names: tuple[str, ...]) -> dict:
     """`result` with the figures of the models `names` copied from a previous record: their
-    table rows (before the package's), paired differences and per-model entries."""
+    table rows (before the package's), paired differences and per-model entries, each model in
+    the previous record's order; its worst photos too when they were a kept model's."""
     require_models(previous, names)
+    order = list(previous["models"])
     merged = {**result, **{key: dict(result[key]) for key in PER_MODEL}}
     kept = [row for row in previous["table"] if row["model"] in names]
     ours = [row for row in result["table"] if row["model"] not in names]
     package = [row for row in ours if row["crop"] == "package"]
-    merged["table"] = [row for row in ours if row["crop"] != "package"] + kept + package
-    merged["aligned_minus_box"] = {
-        **result["aligned_minus_box"],
-        **{key: value for key, value in previous["aligned_minus_box"].items()
-           if key.split(":")[0] in names}}
+    rows = [row for row in ours if row["crop"] != "package"] + kept
+    rank = {model: order.index(model) if model in order else len(order) for model in order
+            + [row["model"] for row in rows]}
+    merged["table"] = sorted(rows, key=lambda row: rank[row["model"]]) + package
+    differences = {**result["aligned_minus_box"],
+                   **{key: value for key, value in previous["aligned_minus_box"].items()
+                      if key.split(":")[0] in names}}
+    merged["aligned_minus_box"] = dict(sorted(
+        differences.items(), key=lambda item: rank.get(item[0].split(":")[0], len(order))))
     for key in PER_MODEL:
         merged[key].update({name: previous[key][name] for name in names})
+        merged[key] = dict(sorted(merged[key].items(), key=lambda item: rank.get(item[0], 0)))
+    if order[0] in names:  # the worst photos are the first model's
+        merged["worst"] = previous["worst"]
     return merged
 
 

@@ -19,9 +19,18 @@ import pandas as pd
 
 from .config import Preset, get_preset
 from .data import DataNotFoundError, age_band, scan_folder, seed_everything, split_faces
-from .models import ModelSpec, count_params, default_epochs, get_model_spec, input_size
+from .members import member_folder, threads_per_member, train_members
+from .models import (
+    ModelSpec,
+    count_params,
+    default_epochs,
+    default_members,
+    get_model_spec,
+    input_size,
+)
 from .taught import (
     age_head_loss,
+    average_of,
     compile_model,
     conformal_scale,
     conformal_scales,
@@ -111,6 +120,16 @@ class RunFolder:
         """The trained model, with a clear error when there is none."""
         return load_trained_model(self.model_path)
 
+    def networks(self) -> list[keras.Model]:
+        """The networks the run's model averages, each alone (member0, member1, ...), or its
+        one model."""
+        config = self.config()
+        folders = config.get("member_dirs") or [member_folder(".", k).name  # older runs
+                                                for k in range(config.get("members", 1))]
+        if config.get("members", 1) == 1 and "member_dirs" not in config:
+            return [self.load_model()]
+        return [RunFolder(self.path / folder).load_model() for folder in folders]
+
 
 def with_views(spec: ModelSpec, views: tuple[str, ...] | None) -> ModelSpec:
     """A transfer model's spec with other cached views of each training face (None: its own),
@@ -140,24 +159,38 @@ def over_budget(minutes: float | None, started: float, top_seconds: float,
 def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
               out: str | Path, seed: int = 0, epochs: int | None = None,
               verbose: int | str = "auto", views: tuple[str, ...] | None = None,
-              tops: int | None = None, minutes: float | None = None) -> dict:
+              tops: int | None = None, minutes: float | None = None,
+              members: int | None = None) -> dict:
     """Scan a UTKFace folder, split it (seeded) and train a named model on it into out/
-    (`tops` replaces the preset's number of transfer tops, `minutes` its time budget)."""
+    (`tops` replaces the preset's number of transfer tops, `minutes` its time budget, `members`
+    its number of scratch networks averaged)."""
     started = time.perf_counter()
     preset = preset if isinstance(preset, Preset) else get_preset(preset)
     if minutes is not None:
         if not minutes > 0:
             raise ValueError(f"--minutes {minutes}: give the run a positive budget (inf: none)")
-        if not get_model_spec(model_name).backbone:
-            raise ValueError(f"--minutes is for the transfer models; {model_name} has no top")
-        preset = dataclasses.replace(preset, transfer_minutes=None if math.isinf(minutes)
-                                     else minutes)
+        budget = None if math.isinf(minutes) else minutes
+        if get_model_spec(model_name).backbone:
+            preset = dataclasses.replace(preset, transfer_minutes=budget)
+        elif model_name == "scratch":
+            preset = dataclasses.replace(preset, scratch_minutes=budget)
+        else:
+            raise ValueError(f"--minutes is for the transfer models and the scratch model; "
+                             f"{model_name} trains one network")
     if tops is not None:
         if tops < 1:
             raise ValueError(f"--tops {tops}: train at least one top")
         if not get_model_spec(model_name).backbone:
             raise ValueError(f"--tops is for the transfer models; {model_name} has no top")
         preset = dataclasses.replace(preset, transfer_tops=tops)
+    if members is not None:
+        if members < 1:
+            raise ValueError(f"--members {members}: train at least one network")
+        if model_name != "scratch":
+            raise ValueError(f"--members is for the scratch model; {model_name} "
+                             + ("averages its tops (--tops)" if get_model_spec(model_name).backbone
+                                else "trains one network"))
+        preset = dataclasses.replace(preset, scratch_members=members)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = scan_folder(data)
@@ -175,7 +208,9 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     """Train a named model on faces already split into out/ (model.keras, history.csv,
     config.json, splits.csv); a second call after an interruption resumes from out/backup.
     `views` replaces a transfer model's cached views of each training face (transfer.VIEWS);
-    `started` (a time.perf_counter() reading) is when the run began, for the preset's budget."""
+    `started` (a time.perf_counter() reading) is when the run began, for the preset's budget.
+    A scratch network at a preset with `scratch_members` > 1 is that many networks, trained side
+    by side in out/member0, member1, ... (seeds seed, seed + 1, ...) and saved as their average."""
     run = RunFolder(Path(out))
     spec = with_views(get_model_spec(model_name), views)
     epochs = epochs or default_epochs(spec, preset)
@@ -189,6 +224,7 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
     channels = spec.channels or preset.channels
     size = input_size(spec, preset)
     n_train = int((faces["split"] == "train").sum())
+    members = default_members(spec, preset)
     extra: dict = {}
     if spec.backbone:  # a pretrained backbone, trained in two phases on cached features
         # preset.transfer_tops tops from the same start, each trained with its own seed on the
@@ -201,6 +237,11 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         extra = {"pretrained": parts.pretrained, "weights": parts.weights_note,
                  "cut": parts.cut, "views": list(spec.views), "tops": len(nets),
                  "phase_epochs": list(phases), "trainable_params_per_phase": trainable}
+    elif members > 1:  # trained in their own processes below, then averaged
+        model = build_model(spec, preset, seed)  # for the parameter count: one network's
+        extra = {"members": members, "member_seeds": list(range(seed, seed + members)),
+                 "member_dirs": [member_folder(".", k).name for k in range(members)],
+                 "threads_per_member": threads_per_member(members)}
     else:
         model = build_model(spec, preset, seed)
         trains = training_view(model)  # the same layers; a distribution head trains on its probs
@@ -216,10 +257,12 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
               "n_test": int((faces["split"] == "test").sum()), "image_size": size,
               "channels": channels, "epochs": epochs, "schedule": spec.schedule,
               "learning_rate": spec.learning_rate, "age_weight": spec.age_weight,
-              "gender_weight": spec.gender_weight, **count_params(model), **extra,
+              "gender_weight": spec.gender_weight,
+              **{k: v * members for k, v in count_params(model).items()}, **extra,
               "finished": False}
     run.write_config(config)
-    resumed = (run.path / "backup").exists() or (run.path / "phase1").exists()
+    resumed = (run.path / "backup").exists() or (run.path / "phase1").exists() or any(
+        run.path.glob("member*/history.csv"))
     print(f"{'Resuming' if resumed else 'Training'} {spec.name} on {n_train:,} faces "
           f"({size}x{size}, {channels} channel(s)), {epochs} epochs, "
           f"preset {preset.name}; writing to {run.path}", flush=True)
@@ -264,6 +307,33 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
         history = histories[0]
         final = history[history["phase"] == 2].reset_index(drop=True)
         extra_done = {"seconds_per_top": seconds, "val_per_top": per_top}
+    elif members > 1:
+        print(f"  {members} networks side by side, seeds {seed} to {seed + members - 1}, each in "
+              f"its own process with {threads_per_member(members)} CPU thread(s), its own folder "
+              f"({run.path / 'member0'}, ...) and its output in that folder's train.log; then "
+              "their average is saved", flush=True)
+        budget = preset.scratch_minutes
+        if budget is not None:
+            print(f"  a network is stopped if, at the slowest one's pace, the run would not end "
+                  f"within {budget:g} minutes (--minutes)", flush=True)
+        deadline = None if budget is None else \
+            (started or start) + budget * 60 - FINISH_SECONDS
+        configs = train_members(faces, data, source, preset, spec.name, run.path, members,
+                                epochs, seed=seed, verbose=verbose, deadline=deadline)
+        kept = sorted(configs)
+        if len(kept) < members:
+            config.update(members=len(kept), members_skipped=members - len(kept),
+                          budget_minutes=budget, member_seeds=[seed + k for k in kept],
+                          member_dirs=[member_folder(".", k).name for k in kept])
+        run.write_config(config)  # the networks to average, for run.networks()
+        model = average_of(run.networks())
+        config.update(count_params(model))
+        history = pd.read_csv(member_folder(run.path, kept[0]) / "history.csv")
+        history["epoch"] = history["epoch"] + 1
+        final = history
+        extra_done = {"seconds_per_member": [configs[k]["seconds_this_session"] for k in kept],
+                      "val_per_member": [configs[k]["val_one_view"] for k in kept],
+                      "val_mirror_per_member": [configs[k]["val_mirror"] for k in kept]}
     else:
         train_ds, val_ds = datasets_for(faces, size, channels, preset.batch_size, seed)
         # Cosine runs use their whole budget (the rate is tiny at the end); plateau runs stop
@@ -287,7 +357,8 @@ def train_on_faces(faces: pd.DataFrame, data: str, source: str, preset: Preset, 
                   kept_epoch=int(last["epoch"]),
                   val_age_mae=round(float(last["val_age_mae"]), 3),
                   val_gender_accuracy=round(float(last["val_gender_accuracy"]), 4))
-    if len(config.get("val_per_top", [])) > 1:  # an ensemble: its own scores, one view per face
+    if len(config.get("val_per_top", config.get("val_per_member", []))) > 1:
+        # an ensemble: its own scores, one view per face
         config.update(val_age_mae=config["val_one_view"]["age_mae"],
                       val_gender_accuracy=config["val_one_view"]["gender_accuracy"])
     run.write_config(config)

@@ -289,6 +289,33 @@ def learning_rate(schedule: str, base: float, epochs: int,
     raise ValueError(f"schedule {schedule!r}: choose 'cosine' or 'plateau'")
 
 
+def renamed(model: keras.Model, name: str) -> keras.Model:
+    """The same network (the same layers and weights) under another name."""
+    return keras.Model(model.input, model.output, name=name)
+
+
+def averaged(*models: keras.Model, name: str = "averaged") -> keras.Model:
+    """One model whose answers are the means of the models' answers (an ensemble): age and
+    gender, and the age distribution and its spread where all have them. Each model needs a name
+    of its own (see `renamed`)."""
+    if not models:
+        raise ValueError("averaged() needs at least one model")
+    inputs = keras.Input(models[0].input_shape[1:], name=models[0].inputs[0].name)
+    answers = [model(inputs) for model in models]
+    heads = [head for head in ("age", "gender", "age_sd", "age_probs")
+             if all(head in a for a in answers)]
+    return keras.Model(inputs, {head: layers.Average(name=head)([a[head] for a in answers])
+                                for head in heads}, name=name)
+
+
+def average_of(networks: list[keras.Model]) -> keras.Model:
+    """Networks of one architecture as one model that averages their answers (one: itself)."""
+    if len(networks) == 1:
+        return networks[0]
+    return averaged(*[renamed(net, f"{net.name}_{k}") for k, net in enumerate(networks)],
+                    name=networks[0].name)
+
+
 # ---- 05_transfer_learning.ipynb ----------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package="course")
@@ -410,25 +437,6 @@ def prepare_phase(parts: TransferModel, phase: int,
                          gender_loss=gender_loss, **age_head_loss(parts.top))
 
 
-def renamed(model: keras.Model, name: str) -> keras.Model:
-    """The same network (the same layers and weights) under another name."""
-    return keras.Model(model.input, model.output, name=name)
-
-
-def averaged(*models: keras.Model, name: str = "averaged") -> keras.Model:
-    """One model whose answers are the means of the models' answers (an ensemble): age and
-    gender, and the age distribution and its spread where all have them. Each model needs a name
-    of its own (see `renamed`)."""
-    if not models:
-        raise ValueError("averaged() needs at least one model")
-    inputs = keras.Input(models[0].input_shape[1:], name=models[0].inputs[0].name)
-    answers = [model(inputs) for model in models]
-    heads = [head for head in ("age", "gender", "age_sd", "age_probs")
-             if all(head in a for a in answers)]
-    return keras.Model(inputs, {head: layers.Average(name=head)([a[head] for a in answers])
-                                for head in heads}, name=name)
-
-
 def ensemble(nets: list[TransferModel]) -> keras.Model:
     """One model from image to answers: the trunk the nets share (frozen, the same ImageNet
     weights; a clear error if theirs differ), then the average of their tops (one net: its own
@@ -443,7 +451,7 @@ def ensemble(nets: list[TransferModel]) -> keras.Model:
             raise ValueError("ensemble() needs tops trained on one trunk: the same backbone, "
                              "cut and weights (random weights: the same seed)")
     tops = [net.model.layers[-1] for net in nets]  # features -> answers, called last
-    top = averaged(*[renamed(t, f"{t.name}_{k}") for k, t in enumerate(tops)], name=tops[0].name)
+    top = average_of(tops)
     image = keras.Input(nets[0].model.input_shape[1:], name="image")
     return keras.Model(image, top(nets[0].trunk(image)), name=nets[0].model.name)
 
@@ -556,7 +564,7 @@ def split_model(model: keras.Model, layer: str | None = None) -> tuple[keras.Mod
 
 def gender_units(model: keras.Model) -> list[keras.layers.Layer]:
     """The layer(s) named "gender" with an activation: the model's gender unit, or each
-    member's in an ensemble (chapter 5's `averaged`), whose own "gender" is their mean."""
+    member's in an ensemble (chapter 4's `averaged`), whose own "gender" is their mean."""
     units = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -586,7 +594,7 @@ def gender_logit(back: keras.Model) -> Iterator[None]:
 def cam_parts(model: keras.Model,
               layer: str | None = None) -> list[tuple[keras.Model, keras.Model]]:
     """split_model's (front, back) of the model, or of each member of an average of flat CNNs
-    (chapter 5's `averaged`: each has feature maps of its own)."""
+    (chapter 4's `averaged`: each has feature maps of its own)."""
     members = [sub for sub in model.layers if isinstance(sub, keras.Model) and gender_units(sub)]
     trunk = any(sub.name.endswith("_trunk") for sub in model.layers)
     if layer is None and members and not trunk:

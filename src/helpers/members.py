@@ -1,0 +1,148 @@
+"""Several networks of one recipe trained side by side, each in its own process (its own seed,
+threads and folder `member{k}`, to resume from), for `course train` to save as their average
+(chapter 4). TensorFlow is imported by the processes, not by this module."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from dataclasses import replace
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Preset
+
+POLL_SECONDS = 5.0  # how often the progress of the networks is read from their history.csv
+LOG_NAME = "train.log"  # each network's own output, in its folder
+
+
+def member_folder(out: str | Path, k: int) -> Path:
+    """The folder of network k of a run that averages several."""
+    return Path(out) / f"member{k}"
+
+
+def threads_per_member(members: int, cores: int | None = None) -> int:
+    """The CPU threads each of `members` networks trained side by side gets (at least one)."""
+    return max(1, (cores or os.cpu_count() or 1) // members)
+
+
+def _train_member(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
+                  out: Path, seed: int, epochs: int | None, threads: int) -> None:
+    """In a fresh process: train one network into `out` with `threads` CPU threads, writing
+    what it prints to out/train.log."""
+    out.mkdir(parents=True, exist_ok=True)
+    log = open(out / LOG_NAME, "a", buffering=1)  # noqa: SIM115 (open for the process's life)
+    for stream in (1, 2):  # TensorFlow's own messages too, which bypass sys.stdout
+        os.dup2(log.fileno(), stream)
+    sys.stdout = sys.stderr = log
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    for gpu in tf.config.list_physical_devices("GPU"):  # several processes share one GPU
+        tf.config.experimental.set_memory_growth(gpu, True)
+    from .runs import train_on_faces
+
+    train_on_faces(faces, data, source, preset, model_name, out, seed=seed, epochs=epochs,
+                   verbose=2)
+
+
+def new_epochs(folder: Path, shown: int) -> pd.DataFrame:
+    """The complete rows of a network's history.csv after the first `shown` ones."""
+    try:
+        history = pd.read_csv(folder / "history.csv")
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
+        return pd.DataFrame()
+    return history.iloc[shown:].dropna(subset=["val_age_mae", "val_gender_accuracy"])
+
+
+def log_tail(folder: Path, lines: int = 15) -> str:
+    """The last lines a network's process wrote."""
+    path = folder / LOG_NAME
+    return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else "(no log)"
+
+
+def pace(folder: Path) -> float | None:
+    """A network's typical seconds per epoch so far: the median, its first epoch (which also
+    builds the graph) left out; None before its second epoch."""
+    seconds = new_epochs(folder, 0).get("seconds", pd.Series(dtype=float)).iloc[1:].dropna()
+    return float(seconds.median()) if len(seconds) else None
+
+
+def network_to_stop(left: dict[int, float | None], now: float, deadline: float) -> int | None:
+    """Which of the networks still training to stop so that the run can end by `deadline`
+    (seconds, like `now`), given each one's seconds still to train (None: not known yet): the
+    one with the most left, when at the pace of the slowest they would all end after it."""
+    if len(left) < 2 or any(seconds is None for seconds in left.values()):
+        return None
+    if now + max(left.values()) <= deadline:
+        return None
+    return max(left, key=lambda k: (left[k], k))
+
+
+def train_members(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
+                  out: str | Path, members: int, epochs: int, seed: int = 0,
+                  verbose: int | str = "auto", deadline: float | None = None) -> dict[int, dict]:
+    """Train `members` networks of a named model on the same split, side by side, network k
+    with seed seed + k into out/member{k}; the run configs of those that finished, by k. A
+    network already trained is kept; an interrupted one resumes from its backup. With a
+    `deadline` (a time.perf_counter() reading), a network is stopped, and its folder removed,
+    when at the slowest one's pace the networks would all end after it."""
+    from .runs import RunFolder
+
+    single = replace(preset, scratch_members=1)
+    threads = threads_per_member(members)
+    folders = [member_folder(out, k) for k in range(members)]
+    context = multiprocessing.get_context("spawn")  # a fresh TensorFlow in each process
+    jobs = {k: context.Process(target=_train_member, name=f"member{k}", args=(
+                faces, data, source, single, model_name, folder, seed + k, epochs, threads))
+            for k, folder in enumerate(folders) if not RunFolder(folder).finished()}
+    shown, stopped = dict.fromkeys(jobs, 0), []
+    try:
+        for job in jobs.values():
+            job.start()
+        running = {job.sentinel: k for k, job in jobs.items()}
+        while running:
+            for done in wait(list(running), timeout=POLL_SECONDS):
+                running.pop(done)
+            for k in jobs:
+                rows = new_epochs(folders[k], shown[k])
+                shown[k] += len(rows)
+                for _, row in rows.iterrows() if verbose else ():
+                    print(f"  network {k + 1} of {members}, epoch {int(row['epoch']) + 1}: "
+                          f"validation age MAE {row['val_age_mae']:.2f} years, gender "
+                          f"{row['val_gender_accuracy']:.1%} ({row.get('seconds', 0):.0f} s)",
+                          flush=True)
+            if deadline is None:
+                continue
+            left = {k: None if pace(folders[k]) is None else
+                    (epochs - len(new_epochs(folders[k], 0))) * pace(folders[k])
+                    for k in running.values()}
+            stop = network_to_stop(left, time.perf_counter(), deadline)
+            if stop is not None:
+                late = (time.perf_counter() + max(left.values()) - deadline) / 60
+                jobs[stop].terminate()
+                jobs[stop].join()
+                running = {sentinel: k for sentinel, k in running.items() if k != stop}
+                stopped.append(stop)
+                shutil.rmtree(folders[stop])
+                print(f"  network {stop + 1} of {members} stopped: at this pace the networks "
+                      f"would end about {late:.1f} min past the run's time budget (--minutes); "
+                      "the others go on", flush=True)
+    finally:  # an interrupted run stops its networks; each resumes from its own backup
+        for job in jobs.values():
+            if job.is_alive():
+                job.terminate()
+            if job.pid is not None:
+                job.join()
+    for k, job in jobs.items():
+        if job.exitcode != 0 and k not in stopped:
+            raise RuntimeError(f"network {k + 1} of {members} failed (exit code {job.exitcode})"
+                               f"; the end of {folders[k] / LOG_NAME}:\n{log_tail(folders[k])}")
+    return {k: RunFolder(folder).config() for k, folder in enumerate(folders) if k not in stopped}
