@@ -35,7 +35,8 @@ def test_the_scratch_model_is_the_average_of_its_networks(pair, synthetic_dir):
         assert run.splits().equals(RunFolder(pair).splits())
         assert config["val_per_member"][k] == run.config()["val_one_view"]
         assert "Training scratch" in (run.path / members.LOG_NAME).read_text()
-    images = load_images(scan_folder(synthetic_dir).usable.head(8), 32, 3).astype("float32")
+    faces = scan_folder(synthetic_dir, warn=False).usable.head(8)
+    images = load_images(faces, 32, 3).astype("float32")
     answers = [run.load_model().predict(images, verbose=0) for run in alone]
     average = RunFolder(pair).load_model().predict(images, verbose=0)
     for head in ("age", "gender", "age_sd"):
@@ -85,7 +86,7 @@ def test_members_refused_where_they_mean_nothing(synthetic_dir, tmp_path, capsys
 
 
 def test_a_network_that_fails_is_reported_with_the_end_of_its_log(synthetic_dir, tmp_path):
-    faces = split_faces(scan_folder(synthetic_dir).usable, seed=0)
+    faces = split_faces(scan_folder(synthetic_dir, warn=False).usable, seed=0)
     faces = faces.assign(path=[str(tmp_path / f"missing{i}.jpg") for i in range(len(faces))])
     with pytest.raises(RuntimeError, match=r"network 1 of 1 failed .*train\.log"):
         members.train_members(faces, str(synthetic_dir), "utkface", get_preset("smoke"),
@@ -121,8 +122,8 @@ def test_course_train_keeps_to_its_budget_with_the_networks_it_can_finish(
 
 def test_pace_leaves_out_the_first_epoch(tmp_path):
     header = "epoch,val_age_mae,val_gender_accuracy,seconds\n"
-    (tmp_path / "history.csv").write_text(header + "0,9.5,0.8,30\n")
-    assert members.pace(tmp_path) is None
+    (tmp_path / "history.csv").write_text(header + "0,9.5,0.8,30\n1,9,0.8,4\n2,9,0.8,6\n")
+    assert members.pace(tmp_path) is None  # two epochs after the first: not enough to judge
     (tmp_path / "history.csv").write_text(
         header + "0,9.5,0.8,30\n1,9,0.8,4\n2,9,0.8,6\n3,9,0.8,100\n")
     assert members.pace(tmp_path) == 6.0

@@ -19,6 +19,7 @@ from .config import Preset
 
 POLL_SECONDS = 5.0  # how often the progress of the networks is read from their history.csv
 LOG_NAME = "train.log"  # each network's own output, in its folder
+PACE_EPOCHS = 3  # epochs after the first that a network's pace is measured on
 
 
 def member_folder(out: str | Path, k: int) -> Path:
@@ -70,9 +71,9 @@ def log_tail(folder: Path, lines: int = 15) -> str:
 
 def pace(folder: Path) -> float | None:
     """A network's typical seconds per epoch so far: the median, its first epoch (which also
-    builds the graph) left out; None before its second epoch."""
+    builds the graph and caches the images) left out; None before PACE_EPOCHS more."""
     seconds = new_epochs(folder, 0).get("seconds", pd.Series(dtype=float)).iloc[1:].dropna()
-    return float(seconds.median()) if len(seconds) else None
+    return float(seconds.median()) if len(seconds) >= PACE_EPOCHS else None
 
 
 def network_to_stop(left: dict[int, float | None], now: float, deadline: float) -> int | None:
