@@ -76,6 +76,7 @@ def test_one_member_is_one_network(synthetic_dir, tmp_path):
     (["--members", "0"], "train at least one network"),
     (["--model", "mobilenetv2", "--members", "2"], "averages its tops (--tops)"),
     (["--model", "seed-cnn", "--members", "2"], "trains one network"),
+    (["--members", "1", "--minutes", "30"], "there is none to stop"),
 ])
 def test_members_refused_where_they_mean_nothing(synthetic_dir, tmp_path, capsys, options,
                                                  message):

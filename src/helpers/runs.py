@@ -191,6 +191,10 @@ def train_run(data: str | Path, preset: str | Preset | None, model_name: str,
                              + ("averages its tops (--tops)" if get_model_spec(model_name).backbone
                                 else "trains one network"))
         preset = dataclasses.replace(preset, scratch_members=members)
+    if minutes is not None and model_name == "scratch" and preset.scratch_members == 1:
+        raise ValueError("--minutes stops one of the scratch model's networks when they would "
+                         "not all end in time; with one network (--members 1) there is none "
+                         "to stop")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = scan_folder(data)
