@@ -70,10 +70,11 @@ def log_tail(folder: Path, lines: int = 15) -> str:
 
 
 def pace(folder: Path) -> float | None:
-    """A network's typical seconds per epoch so far: the median, its first epoch (which also
-    builds the graph and caches the images) left out; None before PACE_EPOCHS more."""
+    """A network's mean seconds per epoch so far (slow spells included: they lengthen the run
+    too), its first epoch (which also builds the graph and caches the images) left out; None
+    before PACE_EPOCHS more."""
     seconds = new_epochs(folder, 0).get("seconds", pd.Series(dtype=float)).iloc[1:].dropna()
-    return float(seconds.median()) if len(seconds) >= PACE_EPOCHS else None
+    return float(seconds.mean()) if len(seconds) >= PACE_EPOCHS else None
 
 
 def network_to_stop(left: dict[int, float | None], now: float, deadline: float) -> int | None:
