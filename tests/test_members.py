@@ -3,10 +3,7 @@ side in its own process and folder, then saved as their average."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from helpers import members
@@ -128,6 +125,7 @@ def test_pace_leaves_out_the_first_epoch(tmp_path):
     (tmp_path / "history.csv").write_text(
         header + "0,9.5,0.8,30\n1,9,0.8,4\n2,9,0.8,6\n3,9,0.8,50\n")
     assert members.pace(tmp_path) == 20.0  # the mean: a slow spell lengthens the run too
+    assert members.seconds_left(tmp_path, epochs=10) == 6 * 20.0  # 6 of 10 epochs left
 
 
 def test_threads_are_shared_between_the_networks():
@@ -142,5 +140,4 @@ def test_progress_reads_only_complete_epochs(tmp_path):
     assert list(members.new_epochs(tmp_path, 0)["epoch"]) == [0, 1]
     assert list(members.new_epochs(tmp_path, 1)["epoch"]) == [1]
     assert members.new_epochs(tmp_path / "none", 0).empty
-    assert json.dumps(members.log_tail(tmp_path)) == '"(no log)"'
-    assert isinstance(members.new_epochs(tmp_path, 2), pd.DataFrame)
+    assert members.log_tail(tmp_path) == "(no log)"

@@ -77,6 +77,12 @@ def pace(folder: Path) -> float | None:
     return float(seconds.mean()) if len(seconds) >= PACE_EPOCHS else None
 
 
+def seconds_left(folder: Path, epochs: int) -> float | None:
+    """A network's seconds still to train at its pace (None while its pace is not known)."""
+    seconds = pace(folder)
+    return None if seconds is None else (epochs - len(new_epochs(folder, 0))) * seconds
+
+
 def network_to_stop(left: dict[int, float | None], now: float, deadline: float) -> int | None:
     """Which of the networks still training to stop so that the run can end by `deadline`
     (seconds, like `now`), given each one's seconds still to train (None: not known yet): the
@@ -123,9 +129,7 @@ def train_members(faces: pd.DataFrame, data: str, source: str, preset: Preset, m
                           flush=True)
             if deadline is None:
                 continue
-            left = {k: None if pace(folders[k]) is None else
-                    (epochs - len(new_epochs(folders[k], 0))) * pace(folders[k])
-                    for k in running.values()}
+            left = {k: seconds_left(folders[k], epochs) for k in running.values()}
             stop = network_to_stop(left, time.perf_counter(), deadline)
             if stop is not None:
                 late = (time.perf_counter() + max(left.values()) - deadline) / 60
