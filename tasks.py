@@ -203,7 +203,7 @@ def publish(preset: str | None, out: Path | None, runs: Path | None, book: bool 
 
 def editions() -> None:
     """Regenerate the Colab/Kaggle editions (colab/, colab-student/) from notebooks/."""
-    run(PY, "-m", "helpers.edition", "build", "--root", ROOT)
+    run(PY, "-m", "tools.edition", "build", "--root", ROOT)
 
 
 def strip_outputs() -> None:
@@ -240,12 +240,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.task == "book":
         build_book(args.preset, student=args.student, out=args.out, executed=args.executed)
     elif args.task == "sync":
-        run(PY, "-m", "helpers.edition", "sync", "--root", ROOT)
+        run(PY, "-m", "tools.edition", "sync", "--root", ROOT)
         editions()
     elif args.task == "editions":
         editions()
     elif args.task == "save":  # helpers/taught.py and the solutions from the chapters' cells
-        run(PY, "-m", "helpers.codegen")
+        run(PY, "-m", "tools.codegen")
     elif args.task == "publish":
         publish(args.preset, args.out, args.runs, book=not args.no_book)
     elif args.task == "test":

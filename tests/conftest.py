@@ -20,7 +20,7 @@ N_SYNTHETIC = 80
 def synthetic_dir(tmp_path_factory) -> Path:
     """80 synthetic faces plus the release's five defective names, a truncated JPEG,
     a text file and a grayscale PNG of another size."""
-    from helpers.synthetic import make_synthetic_utkface
+    from helpers.data.synthetic import make_synthetic_utkface
 
     return make_synthetic_utkface(tmp_path_factory.mktemp("faces"), n=N_SYNTHETIC, seed=1,
                                   with_defects=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from helpers import evaluation
+from helpers.scoring import evaluation
 from helpers.taught import (
     AGE_BINS,
     AgeDistributionLoss,

@@ -7,7 +7,7 @@ import pytest
 
 from helpers.book import chapter_model, start_chapter
 from helpers.data import DataError
-from helpers.faces import my_photos
+from helpers.photos.faces import my_photos
 
 
 def test_a_chapter_model_is_trained_once_then_loaded(synthetic_dir, tmp_path, capsys):

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,11 +35,13 @@ def test_clear_error_for_a_missing_folder(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_console_script_and_bench_run(synthetic_dir):
-    result = subprocess.run([sys.executable, "-m", "helpers.cli", "bench", "--data",
+def test_bench_runs_from_the_tooling_apart_from_the_course(synthetic_dir):
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "tools.bench", "--data",
                              str(synthetic_dir), "--n", "40", "--size", "32", "--train-n",
                              "64", "--repeats", "2"],
-                            capture_output=True, text=True, timeout=900)  # a busy 2-core CI machine
+                            capture_output=True, text=True, timeout=900,  # a busy 2-core CI
+                            cwd=root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("repeats:") == 4  # two loaders, two trainings, each twice
     last = result.stdout.strip().splitlines()[-1]
@@ -160,7 +163,7 @@ def test_compare_without_the_package_and_its_errors(trained, synthetic_dir, tmp_
 
 
 def test_bench_takes_turns_and_keeps_each_side_best(monkeypatch):
-    from helpers import bench
+    from tools import bench
 
     calls, speeds = [], iter([100.0, 500.0, 300.0, 200.0, 50.0, 400.0])
 

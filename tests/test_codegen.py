@@ -9,9 +9,12 @@ import shutil
 
 import pytest
 
-from helpers import codegen, deploy, models, study, taught, training, transfer
+from helpers import taught
 from helpers.exercises import Question, solutions
+from helpers.learn import models, study, training, transfer
+from helpers.photos import deploy
 from tests.conftest import ROOT
+from tools import codegen
 
 
 def test_generated_files_match_the_notebooks():

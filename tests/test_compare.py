@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from skimage import data as samples
 
-from helpers.compare import (
+from helpers.photos.faces import crop_face, demo_photos, detect_faces
+from helpers.scoring.compare import (
     package_on_crop,
     package_on_photo,
     package_predict_faces,
     package_predictor,
 )
-from helpers.faces import crop_face, demo_photos, detect_faces
 
 
 def test_the_package_finds_the_astronaut_and_answers_like_predict_photo():

@@ -147,7 +147,7 @@ def test_load_faces_falls_back_to_synthetic_only_when_nothing_was_asked(monkeypa
 
 @pytest.fixture(scope="module")
 def manifest() -> pd.DataFrame:
-    from helpers.synthetic import synthetic_folder
+    from helpers.data.synthetic import synthetic_folder
 
     return scan_folder(synthetic_folder(600, seed=0), source="synthetic").manifest
 

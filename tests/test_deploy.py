@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.deploy import TFLiteModel, deployment_table, save_and_reload, to_tflite
-from helpers.evaluation import predict_faces
-from helpers.models import scratch_cnn
+from helpers.learn.models import scratch_cnn
+from helpers.photos.deploy import TFLiteModel, deployment_table, save_and_reload, to_tflite
+from helpers.scoring.evaluation import predict_faces
 
 
 def test_reloaded_and_tflite_models_predict_like_the_original(tmp_path):

@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from helpers import book, edition
-from helpers.myst import Context, fill, myst_left, to_markdown
+from helpers import book
 from tests.conftest import ROOT
+from tools import edition
+from tools.myst import Context, fill, myst_left, to_markdown
 
 EDITION_NOTEBOOKS = sorted(p for folder in edition.EDITIONS
                            for p in (ROOT / folder).glob("*.ipynb"))

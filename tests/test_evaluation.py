@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from helpers import evaluation
+from helpers.scoring import evaluation
 
 
 def fake_predictions(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -80,7 +80,7 @@ def test_baseline_uses_the_training_split_only():
 
 def test_predict_faces_keeps_the_order_of_the_faces(synthetic_dir):
     from helpers.data import scan_folder
-    from helpers.models import scratch_cnn
+    from helpers.learn.models import scratch_cnn
 
     faces = scan_folder(synthetic_dir, warn=False).usable.head(20)
     model = scratch_cnn(32, 3)
@@ -94,7 +94,7 @@ def test_predict_faces_keeps_the_order_of_the_faces(synthetic_dir):
 
 
 def test_group_scores_give_each_group_an_interval():
-    from helpers.evaluation import group_scores
+    from helpers.scoring.evaluation import group_scores
 
     rng = np.random.default_rng(0)
     n = 200
@@ -112,7 +112,7 @@ def test_group_scores_give_each_group_an_interval():
 
 def test_group_scores_keep_age_groups_in_order():
     from helpers.data import AGE_BAND_LABELS
-    from helpers.evaluation import group_scores
+    from helpers.scoring.evaluation import group_scores
 
     frame = pd.DataFrame({"age": [1, 5, 15, 25, 35, 45, 55, 70] * 3, "gender": [0, 1] * 12,
                           "gender_pred": [0] * 24, "age_error": [1.0] * 24})
@@ -120,7 +120,7 @@ def test_group_scores_keep_age_groups_in_order():
 
 
 def test_calibration_table_and_ece():
-    from helpers.evaluation import calibration_table, expected_calibration_error
+    from helpers.scoring.evaluation import calibration_table, expected_calibration_error
 
     perfect = pd.DataFrame({"p_female": [0.25] * 4 + [0.75] * 4,
                             "gender": [1, 0, 0, 0, 1, 1, 1, 0]})
@@ -134,7 +134,7 @@ def test_calibration_table_and_ece():
 
 
 def test_largest_gap_and_training_share():
-    from helpers.evaluation import group_scores, largest_gap, with_training_share
+    from helpers.scoring.evaluation import group_scores, largest_gap, with_training_share
 
     rng = np.random.default_rng(0)
     n = 400

@@ -6,8 +6,8 @@ import numpy as np
 from PIL import Image
 from skimage import data as samples
 
-from helpers import faces
-from helpers.faces import UTKFACE_CROP, crop_calibration, crop_face, detect_faces, read_image
+from helpers.photos import faces
+from helpers.photos.faces import UTKFACE_CROP, crop_calibration, crop_face, detect_faces, read_image
 
 
 def test_detects_one_face_in_the_astronaut_photo_at_any_size():

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import align, fgnet, grouped
-from helpers.fgnet_standin import face_landmarks, make_standin_fgnet
+from helpers.data import fgnet
+from helpers.data.fgnet_standin import face_landmarks, make_standin_fgnet
+from helpers.photos import align
+from helpers.scoring import grouped
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FGNET = ROOT.parent / "shared" / "data" / "fgnet" / "FGNET"
@@ -173,7 +175,7 @@ def test_aligning_levels_the_eyes_and_puts_them_where_the_template_says():
 
 
 def test_the_dlib_box_is_the_inverse_of_the_detectors_mapping():
-    from helpers.faces import HOG_CROP, UTKFACE_CROP
+    from helpers.photos.faces import HOG_CROP, UTKFACE_CROP
 
     left, top, right, bottom = 100, 120, 180, 200  # a HOG box, mapped as _hog_boxes does
     w = right - left
@@ -196,7 +198,8 @@ def test_without_the_landmark_model_alignment_says_so_and_crops_from_the_box(mon
 
 
 def test_each_kind_of_model_is_cut_the_way_its_fgnet_record_measured_better(tmp_path):
-    from helpers import evaluation, finetune
+    from helpers.learn import finetune
+    from helpers.scoring import evaluation
 
     recorded = evaluation.recorded_file("fgnet-cpu.json")
     assert recorded is not None, "results/fgnet-cpu.json is committed with the package"
@@ -226,7 +229,7 @@ def test_the_five_point_model_finds_the_eyes_of_a_real_face():
         pytest.skip(align.alignment_status()[1])
     from skimage import data as samples
 
-    from helpers.faces import detect_faces
+    from helpers.photos.faces import detect_faces
 
     photo = samples.astronaut()
     (box,) = detect_faces(photo)
@@ -284,7 +287,7 @@ def test_band_table_counts_photos_and_people_per_band():
 
 
 def test_photos_are_cut_every_way_and_scored_with_people_held_together(report):
-    from helpers import carryover
+    from helpers.photos import carryover
 
     photos = report.usable
     cut = carryover.cut_photos(photos)
@@ -310,7 +313,7 @@ def test_photos_are_cut_every_way_and_scored_with_people_held_together(report):
 
 
 def test_fine_tuning_learns_ages_and_holds_the_gender_head():
-    from helpers import finetune
+    from helpers.learn import finetune
 
     rng = np.random.default_rng(0)
     model = tiny_model()
@@ -329,7 +332,8 @@ def test_fine_tuning_learns_ages_and_holds_the_gender_head():
 
 
 def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir, monkeypatch):
-    from helpers import carryover, finetune
+    from helpers.learn import finetune
+    from helpers.photos import carryover
 
     monkeypatch.setattr(finetune, "COPIES", 1)  # the recalibrated model and one fine-tuned copy
     cut = carryover.cut_photos(report.usable, (finetune.predict_crop(), "landmarks"))
@@ -357,7 +361,7 @@ def test_grouped_cross_validation_scores_each_person_once_unseen(report, run_dir
 
 
 def test_course_finetunes_model_averages_the_recalibrated_model_and_each_copy(tmp_path):
-    from helpers import finetune
+    from helpers.learn import finetune
 
     model = tiny_model()
     model.save(tmp_path / "model.keras")
@@ -423,9 +427,9 @@ def test_a_distribution_head_keeps_its_spread_through_the_line_and_the_average(t
 
 def test_course_finetune_evaluate_and_predict_on_fgnet(standin, report, run_dir, tmp_path,
                                                        capsys):
-    from helpers import finetune
     from helpers.cli import main
-    from helpers.training import load_trained_model
+    from helpers.learn import finetune
+    from helpers.learn.folder import load_trained_model
 
     out = tmp_path / "tuned"
     assert main(["finetune", "--model", str(run_dir), "--data", str(standin), "--out", str(out),
@@ -477,9 +481,10 @@ def mirror_sensitive_run(folder: Path) -> Path:
 
 def test_fgnet_scores_average_the_mirror_as_course_predict_does(standin, report, tmp_path,
                                                                 capsys):
-    from helpers import carryover, finetune
     from helpers.cli import main
-    from helpers.training import load_trained_model
+    from helpers.learn import finetune
+    from helpers.learn.folder import load_trained_model
+    from helpers.photos import carryover
 
     run = mirror_sensitive_run(tmp_path / "run")
     model = load_trained_model(run)
@@ -531,7 +536,7 @@ def test_the_real_fgnet_copy_scans_cleanly_and_uses_fgnets_own_markup(real_fgnet
 def test_fine_tuning_also_shows_each_photo_reframed_by_the_jitter_layer(monkeypatch):
     import keras
 
-    from helpers import finetune
+    from helpers.learn import finetune
 
     shown, real_fit = [], keras.Model.fit
 
@@ -551,7 +556,7 @@ def test_fine_tuning_also_shows_each_photo_reframed_by_the_jitter_layer(monkeypa
 def test_fine_tuning_a_saved_transfer_model_trains_its_top_on_cached_features(tmp_path):
     import keras
 
-    from helpers import finetune
+    from helpers.learn import finetune
     from helpers.taught import ensemble, transfer_model
 
     one = transfer_model("mobilenetv2", 32, weights=None, age_head="distribution")
@@ -571,7 +576,7 @@ def test_fine_tuning_a_saved_transfer_model_trains_its_top_on_cached_features(tm
 
 
 def test_a_kept_model_keeps_its_figures_from_the_previous_record():
-    from helpers.record_fgnet import PER_MODEL, keep_models
+    from tools.record_fgnet import PER_MODEL, keep_models
 
     def rec(models, tag):
         rows = [{"model": m, "crop": c, "age_mae": tag} for m in models for c in ("box", "aligned")]
@@ -606,7 +611,7 @@ def test_a_kept_model_keeps_its_figures_from_the_previous_record():
 
 
 def test_a_model_both_scored_and_kept_is_refused_before_any_scoring(tmp_path):
-    from helpers.record_fgnet import record
+    from tools.record_fgnet import record
 
     out = tmp_path / "fgnet.json"  # absent: the refusal comes before the record is read
     with pytest.raises(ValueError, match="scratch: give a model with --model or --keep"):

@@ -1,17 +1,20 @@
-"""`course train --model scratch` with several networks (helpers.members): each trained side by
-side in its own process and folder, then saved as their average."""
+"""`course train --model scratch` with several networks (helpers.learn.members): each trained
+side by side in its own process and folder, then saved as their average."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from helpers import members
 from helpers.cli import main
 from helpers.config import get_preset
 from helpers.data import scan_folder, split_faces
-from helpers.pipeline import load_images
-from helpers.runs import RunFolder
+from helpers.data.pipeline import load_images
+from helpers.learn import members, runs
+from helpers.learn.folder import RunFolder
 
 
 @pytest.fixture
@@ -87,8 +90,8 @@ def test_a_network_that_fails_is_reported_with_the_end_of_its_log(synthetic_dir,
     faces = split_faces(scan_folder(synthetic_dir, warn=False).usable, seed=0)
     faces = faces.assign(path=[str(tmp_path / f"missing{i}.jpg") for i in range(len(faces))])
     with pytest.raises(RuntimeError, match=r"network 1 of 1 failed .*train\.log"):
-        members.train_members(faces, str(synthetic_dir), "utkface", get_preset("smoke"),
-                              "scratch", tmp_path, 1, epochs=1)
+        members.train_members(runs.train_on_faces, faces, str(synthetic_dir), "utkface",
+                              get_preset("smoke"), "scratch", tmp_path, 1, epochs=1)
     assert (members.member_folder(tmp_path, 0) / members.LOG_NAME).exists()
 
 
@@ -101,9 +104,33 @@ def test_a_network_is_stopped_when_the_networks_would_pass_the_budget():
     assert stop({0: 9e9}, now=1000.0, deadline=1600.0) is None  # the last one always goes on
 
 
-def test_course_train_keeps_to_its_budget_with_the_networks_it_can_finish(
-        synthetic_dir, tmp_path, capsys, monkeypatch):
+def test_course_train_says_before_it_starts_when_the_budget_cannot_be_met(
+        synthetic_dir, tmp_path, capsys):
+    assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
+                 "scratch", "--out", str(tmp_path), "--epochs", "40", "--minutes", "0.01"]) == 0
+    printed = capsys.readouterr().out
+    assert "cannot fit its time budget of 0.01 minutes" in printed
+    assert printed.index("cannot fit") < printed.index("Training scratch")  # said first
+    config = RunFolder(tmp_path).config()
+    assert config["finished"] and "members" not in config and config["members_skipped"] == 1
+    assert config["budget_minutes"] == 0.01 and config["epochs_run"] == 40
+    assert not list(tmp_path.glob("member*")) and len(RunFolder(tmp_path).networks()) == 1
+
+
+def test_the_networks_that_fit_the_budget_are_chosen_from_the_pace():
+    fit = members.networks_that_fit
+    assert fit(2, epochs=50, epoch_seconds=20.0, seconds_left=2000.0) == 2  # 2 x 50 x 20
+    assert fit(2, epochs=50, epoch_seconds=20.0, seconds_left=1999.0) == 1
+    assert fit(3, epochs=10, epoch_seconds=10.0, seconds_left=250.0) == 2
+    assert fit(2, epochs=50, epoch_seconds=20.0, seconds_left=999.0) == 0  # not even one
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to hand over")
+def test_the_network_left_alone_gets_the_freed_cores(synthetic_dir, tmp_path, capsys,
+                                                       monkeypatch):
     monkeypatch.setattr(members, "POLL_SECONDS", 0.2)  # the smoke epochs take a second or less
+    # the plan before training lets both start; the budget then stops one of them
+    monkeypatch.setattr(runs, "networks_in_budget", lambda *args, **kwargs: 2)
     assert main(["train", "--data", str(synthetic_dir), "--preset", "smoke", "--model",
                  "scratch", "--out", str(tmp_path), "--epochs", "40", "--minutes", "0.01"]) == 0
     printed = capsys.readouterr().out
@@ -116,6 +143,11 @@ def test_course_train_keeps_to_its_budget_with_the_networks_it_can_finish(
     assert not members.member_folder(tmp_path, stopped).exists()
     assert len(config["val_per_member"]) == 1 and config["epochs_run"] == 40
     assert len(RunFolder(tmp_path).networks()) == 1
+    cores = os.cpu_count()
+    assert f"network {2 - stopped} of 2 goes on alone with all {cores} CPU threads" in printed
+    assert config["threads_per_member_process"] == [[cores // 2, cores]]
+    history = pd.read_csv(members.member_folder(tmp_path, 1 - stopped) / "history.csv")
+    assert list(history["epoch"]) == list(range(40))  # each epoch once, across two processes
 
 
 def test_pace_leaves_out_the_first_epoch(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models
+from helpers.learn import models
 
 
 def _inbound(model, name):
@@ -109,7 +109,7 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
     """The chapters quote these records as what `course train --preset cpu` gives: a change to
     a model's defaults (epochs, views, head, loss weights) needs the record re-made."""
     from helpers.config import get_preset
-    from helpers.evaluation import recorded_file
+    from helpers.scoring.evaluation import recorded_file
 
     config = recorded_file(record)["config"]
     spec = models.get_model_spec(name)
@@ -137,7 +137,7 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
 def test_the_fgnet_record_scored_the_models_course_train_trains_today():
     """Chapter 9 quotes results/fgnet-cpu.json as the `course train --preset cpu` models."""
     from helpers.config import get_preset
-    from helpers.evaluation import recorded_file
+    from helpers.scoring.evaluation import recorded_file
 
     for name, run in recorded_file("fgnet-cpu.json")["models"].items():
         spec = models.get_model_spec(name)
@@ -153,8 +153,8 @@ def test_the_fgnet_record_scored_the_models_course_train_trains_today():
 
 def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
     """Chapter 9 quotes the record's cross-validation as what `course finetune` buys."""
-    from helpers import finetune
-    from helpers.evaluation import recorded_file
+    from helpers.learn import finetune
+    from helpers.scoring.evaluation import recorded_file
 
     tuned = recorded_file("fgnet-cpu.json")["finetune"]
     assert (tuned["epochs"], tuned["learning_rate"], tuned["batch_size"], tuned["jitters"]) == (
@@ -182,7 +182,7 @@ def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_the
     augmentation's validation age error is higher, mirror or not, while its one-view gender
     accuracy is higher; the average beats each of its networks on validation in both heads and
     the single flip-only runs on test)."""
-    from helpers.evaluation import recorded_file, recorded_runs
+    from helpers.scoring.evaluation import recorded_file, recorded_runs
 
     base, again, full, pair = (recorded_file(f"{name}.json")["config"] for name in (
         "scratch-one-cpu", "scratch-run2-cpu", "scratch-augment-cpu", "scratch-cpu"))

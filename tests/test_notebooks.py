@@ -36,7 +36,7 @@ def glued(path) -> dict[str, str]:
 def test_the_recorded_runs_quoted_are_each_models_default(executed_chapters):
     """Chapters 3 and 5 quote the recorded test scores of the runs `course train` makes today
     (scratch-cpu, not the older scratch-regression-cpu of the same model)."""
-    from helpers.evaluation import recorded_file
+    from helpers.scoring.evaluation import recorded_file
 
     ch03 = glued(executed_chapters.get(ROOT / "notebooks" / "03_scratch_cnn.ipynb"))
     ch05 = glued(executed_chapters.get(ROOT / "notebooks" / "05_transfer_learning.ipynb"))

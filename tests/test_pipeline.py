@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from helpers.config import get_preset
 from helpers.data import scan_folder
-from helpers.pipeline import dataset_for, load_images, make_dataset
+from helpers.data.pipeline import dataset_for, load_images, make_dataset
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def test_every_helper_imports_without_the_compare_extra():
 import pkgutil, importlib, helpers
 for info in pkgutil.walk_packages(helpers.__path__, "helpers."):
     importlib.import_module(info.name)
-from helpers import compare
+from helpers.scoring import compare
 try:
     compare.package_predictor()
 except ImportError as exc:
@@ -39,7 +39,7 @@ except ImportError as exc:
 
 def test_faces_fall_back_to_hog_without_haar_cascades(monkeypatch):
     pytest.importorskip("dlib")
-    from helpers import faces
+    from helpers.photos import faces
 
     photo = faces.demo_photos()["astronaut"]
     assert faces.detect_faces(photo) and faces.last_detector.startswith("haar")
@@ -53,7 +53,7 @@ def test_faces_fall_back_to_hog_without_haar_cascades(monkeypatch):
 
 
 def test_faces_say_when_there_is_no_detector_at_all(monkeypatch):
-    from helpers import faces
+    from helpers.photos import faces
 
     monkeypatch.setattr(faces, "_cascade", lambda name: None)
     monkeypatch.setitem(sys.modules, "dlib", None)  # import dlib -> ImportError

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from helpers import data, plots  # noqa: E402
-from helpers.synthetic import make_synthetic_utkface  # noqa: E402
+from helpers.data.synthetic import make_synthetic_utkface  # noqa: E402
 
 N = 60
 

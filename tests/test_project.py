@@ -11,8 +11,8 @@ import tomllib
 import pytest
 import yaml
 
-from helpers.edition import install_source
 from tests.conftest import ROOT
+from tools.edition import install_source
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())

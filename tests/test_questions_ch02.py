@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from helpers import data
+from helpers.data.synthetic import make_synthetic_utkface
 from helpers.exercises import ____
 from helpers.questions import ch02
-from helpers.synthetic import make_synthetic_utkface
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import models, taught, training
+from helpers import taught
 from helpers.exercises import ____
+from helpers.learn import models, training
 from helpers.questions import ch04
 
 QUESTIONS = ["q1", "q2", "q3", "q4", "q5"]

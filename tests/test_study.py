@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from helpers import study
 from helpers.cli import main
 from helpers.data import scan_folder, split_faces
+from helpers.learn import study
 from helpers.taught import best_threshold
 
 
@@ -91,7 +91,7 @@ def test_the_recorded_study_ran_as_course_study_runs_today():
     """Chapter 6 quotes results/study-cpu.json as `course study --preset cpu`: a change to the
     preset's backbone input or epochs needs the study re-made."""
     from helpers.config import get_preset
-    from helpers.evaluation import recorded_file
+    from helpers.scoring.evaluation import recorded_file
 
     record, preset = recorded_file("study-cpu.json"), get_preset("cpu")
     assert record["preset"] == "cpu"

@@ -7,8 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 
-from helpers import synthetic
-from helpers.data import parse_name, scan_folder
+from helpers.data import parse_name, scan_folder, synthetic
 
 
 def test_same_seed_same_files(tmp_path):

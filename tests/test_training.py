@@ -13,9 +13,9 @@ import keras
 import pandas as pd
 import pytest
 
-from helpers import runs, training
 from helpers.data import scan_folder, split_faces
-from helpers.models import NARROW_FIRST_BLOCK
+from helpers.learn import runs, training
+from helpers.learn.models import NARROW_FIRST_BLOCK
 from helpers.taught import compile_model, scratch_cnn
 
 

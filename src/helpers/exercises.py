@@ -23,7 +23,7 @@ Checker = Callable[[Any], "str | None"]  # returns None when right, else what is
 @cache
 def solutions() -> dict[str, str]:
     """Every exercise's solution code, by label: the notebooks' own solution cells, copied into
-    questions/solutions.json by `python3 tasks.py save` (helpers.codegen)."""
+    questions/solutions.json by `python3 tasks.py save` (tools.codegen)."""
     path = Path(__file__).resolve().parent / "questions" / "solutions.json"
     return json.loads(path.read_text())
 

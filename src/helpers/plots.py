@@ -2,7 +2,7 @@
 
 Every function takes a manifest (a DataFrame with age, gender and race columns, as made by
 `helpers.data.scan_folder`) and returns the matplotlib Figure or Axes it drew on, so a notebook
-can adjust it. Nothing here decodes images: pass arrays from `helpers.pipeline.load_images`.
+can adjust it. Nothing here decodes images: pass arrays from `helpers.data.pipeline.load_images`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .data import AGE_BAND_LABELS, GENDERS, RACES, with_label_names
+from helpers.data import AGE_BAND_LABELS, GENDERS, RACES, with_label_names
 
 GENDER_ORDER = list(GENDERS.values())
 RACE_ORDER = list(RACES.values())

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .config import PRESET_ENV
+from helpers.config import PRESET_ENV
 
 PACKAGE = "age-gender-cnn-course"
 

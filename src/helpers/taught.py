@@ -24,8 +24,8 @@ from sklearn.linear_model import QuantileRegressor
 from sklearn.metrics import precision_recall_curve
 
 from helpers.data import AGE_BAND_LABELS, age_band
-from helpers.history import best_so_far
-from helpers.weights import resolve_weights
+from helpers.learn.history import best_so_far
+from helpers.learn.weights import resolve_weights
 
 # ---- 03_scratch_cnn.ipynb ----------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ names parsed, its images checked, its defects counted), `split` (age bands, the 
 
 from __future__ import annotations
 
-from .find import (
+from helpers.data.find import (
     KAGGLE_CANDIDATES,
     KAGGLE_DATASET,
     UTKFACE_ENV,
@@ -15,7 +15,7 @@ from .find import (
     load_faces,
     on_kaggle,
 )
-from .manifest import (
+from helpers.data.manifest import (
     EXPECTED_SIZE,
     GENDERS,
     MAX_AGE,
@@ -29,8 +29,15 @@ from .manifest import (
     parse_name,
     scan_folder,
 )
-from .split import AGE_BAND_LABELS, AGE_BANDS, age_band, class_balance, seed_everything, split_faces
-from .tables import (
+from helpers.data.split import (
+    AGE_BAND_LABELS,
+    AGE_BANDS,
+    age_band,
+    class_balance,
+    seed_everything,
+    split_faces,
+)
+from helpers.data.tables import (
     DEFECT_ACTIONS,
     compare_shares,
     defect_counts,

@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from .manifest import DataNotFoundError, DataReport, scan_folder
+from helpers.data.manifest import DataNotFoundError, DataReport, scan_folder
 
 KAGGLE_DATASET = "jangedoo/utkface-new"
 UTKFACE_ENV = "UTKFACE_DIR"
@@ -103,8 +103,8 @@ def find_utkface(path: str | os.PathLike | None = None, download: bool | None = 
 def load_faces(preset=None, path: str | os.PathLike | None = None,
                download: bool | None = None, seed: int = 0) -> DataReport:
     """Real UTKFace when it can be found, else the synthetic stand-in of the preset's size."""
-    from ..config import get_preset
-    from ..synthetic import synthetic_folder
+    from helpers.config import get_preset
+    from helpers.data.synthetic import synthetic_folder
 
     preset = preset if preset is not None else get_preset()
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .manifest import GENDERS, RACES, DataReport
-from .split import age_band
+from helpers.data.manifest import GENDERS, RACES, DataReport
+from helpers.data.split import age_band
 
 # --------------------------------------------------------------------------- label summaries (EDA)
 

@@ -6,8 +6,8 @@ chapter), not typed in; they are computed when a question is checked.
 
 from __future__ import annotations
 
-from .. import demos
-from ..exercises import Question, close_to, one_of
+from helpers import demos
+from helpers.exercises import Question, close_to, one_of
 
 q1 = Question(
     name="Question 1 (a line fitted on people over 40)",

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import RACES, age_band, keras_validation_rows
-from ..exercises import Checker, Question, ____, close_to, share_checker
+from helpers.data import RACES, age_band, keras_validation_rows
+from helpers.exercises import Checker, Question, ____, close_to, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 

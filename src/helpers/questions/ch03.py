@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..exercises import Question, ____, close_to
+from helpers.exercises import Question, ____, close_to
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -28,21 +28,21 @@ def use(chapter: Any) -> None:
 
 def expected_conv1_params(channels: int = 3) -> int:
     """Parameters of the seeds' first convolution for an input with this many channels."""
-    from ..taught import seed_cnn
+    from helpers.taught import seed_cnn
 
     return int(seed_cnn(image_size=128, channels=channels).get_layer("conv1").count_params())
 
 
 def expected_flatten_features(image_size: int = 128) -> int:
     """Numbers the seeds' Flatten layer hands to the dense heads, for a square input."""
-    from ..taught import seed_cnn
+    from helpers.taught import seed_cnn
 
     return int(seed_cnn(image_size=image_size, channels=1).get_layer("flatten").output.shape[-1])
 
 
 def expected_baseline_mae() -> float:
     """Test MAE of predicting the training split's median age for everyone."""
-    from ..evaluation import baseline_scores
+    from helpers.scoring.evaluation import baseline_scores
 
     return baseline_scores(_BOUND["faces"])["age_mae"]
 

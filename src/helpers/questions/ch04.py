@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exercises import Checker, Question, close_to, share_checker
+from helpers.exercises import Checker, Question, close_to, share_checker
 
 # Question 1: the size and pooling of the network whose shared dense layer is counted.
 DENSE_IMAGE_SIZE = 64
@@ -37,7 +37,7 @@ RESUME_EPOCHS, RESUME_CRASH = 6, 4
 @lru_cache(maxsize=4)
 def dense_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
     """Parameters of scratch_cnn's shared_dense layer, read from a model built with `pooling`."""
-    from ..taught import scratch_cnn
+    from helpers.taught import scratch_cnn
 
     model = scratch_cnn(image_size=image_size, pooling=pooling, augment=None)
     return int(model.get_layer("shared_dense").count_params())
@@ -46,7 +46,7 @@ def dense_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -
 @lru_cache(maxsize=4)
 def model_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
     """Parameters of the whole scratch_cnn built with `pooling` (a tempting wrong answer)."""
-    from ..taught import scratch_cnn
+    from helpers.taught import scratch_cnn
 
     return int(scratch_cnn(image_size=image_size, pooling=pooling, augment=None).count_params())
 
@@ -69,7 +69,7 @@ def plateau_settings() -> dict[str, float]:
     """The factor and floor of the course's ReduceLROnPlateau (from make_callbacks)."""
     import keras
 
-    from ..taught import make_callbacks
+    from helpers.taught import make_callbacks
 
     rule = next(c for c in make_callbacks(schedule="plateau")
                 if isinstance(c, keras.callbacks.ReduceLROnPlateau))

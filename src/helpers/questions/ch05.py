@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, Question, bind_table, close_to, share_checker
+from helpers.exercises import BoundQuestion, Question, bind_table, close_to, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -32,7 +32,7 @@ def expected_average_wins() -> float:
 
 def expected_phase1_params() -> int:
     """Parameters MobileNetV2's transfer model trains in phase 1 (built without downloading)."""
-    from ..transfer import trainable_per_phase, transfer_model
+    from helpers.learn.transfer import trainable_per_phase, transfer_model
 
     return trainable_per_phase(transfer_model("mobilenetv2", 32, weights=None))["trainable_phase1"]
 

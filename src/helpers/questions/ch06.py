@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, bind_table, share_checker
+from helpers.exercises import BoundQuestion, bind_table, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -18,7 +18,7 @@ def use(predictions: pd.DataFrame) -> None:
 
 def expected_one_off() -> float:
     """The share of faces whose predicted age group is the true one or a neighbour."""
-    from ..study import band_scores
+    from helpers.learn.study import band_scores
 
     return band_scores(_BOUND["predictions"])["band_one_off_accuracy"]
 

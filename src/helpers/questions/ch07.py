@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, bind_table, close_to
+from helpers.exercises import BoundQuestion, bind_table, close_to
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -19,7 +19,7 @@ def use(predictions: pd.DataFrame) -> None:
 
 def expected_ece_5() -> float:
     """The expected calibration error of the bound predictions with 5 bins."""
-    from ..evaluation import expected_calibration_error
+    from helpers.scoring.evaluation import expected_calibration_error
 
     return expected_calibration_error(_BOUND["predictions"], bins=5)
 

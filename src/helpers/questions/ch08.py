@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, bind_table, close_to
+from helpers.exercises import BoundQuestion, bind_table, close_to
 
 _BOUND: dict[str, pd.DataFrame] = {}
 

@@ -7,7 +7,7 @@ from functools import partial
 
 import pandas as pd
 
-from ..exercises import BoundQuestion, bind_table, close_to, share_checker
+from helpers.exercises import BoundQuestion, bind_table, close_to, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 

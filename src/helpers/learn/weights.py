@@ -7,7 +7,7 @@ import os
 import warnings
 from pathlib import Path
 
-from .data import _network_reachable
+from helpers.data import _network_reachable
 
 WEIGHTS_HOST = "storage.googleapis.com"  # where keras.applications downloads weights from
 # The no-top weight file of each backbone, as Keras's cache names it.

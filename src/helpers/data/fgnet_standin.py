@@ -1,4 +1,4 @@
-"""A synthetic stand-in for FG-NET, for builds and tests without it: helpers.synthetic's cartoon
+"""A synthetic stand-in for FG-NET, for builds and tests without it: the synthetic module's cartoon
 faces pasted, turned and scaled into larger "photos" (some grayscale, some faded like scanned
 prints), several per made-up person at several ages, named PPPAxx.JPG, with 68 landmarks each in
 a .pts file, plus the kinds of defect a real copy can have. Nothing here is a real person."""
@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .fgnet import FgnetReport, write_pts
-from .synthetic import cached_folder, draw_face
+from helpers.data.fgnet import FgnetReport, write_pts
+from helpers.data.synthetic import cached_folder, draw_face
 
 STANDIN_VERSION = 1  # bump when the pictures change, so cached folders are regenerated
 
 
 def face_landmarks(age: int, size: int = 200) -> np.ndarray:
     """68 landmarks in FG-NET's markup (jaw 0-14, brows 15-26, each eye four points and its
-    pupil 27-31 and 32-36, nose 37-47, mouth 48-67) where helpers.synthetic.draw_face puts a
+    pupil 27-31 and 32-36, nose 37-47, mouth 48-67) where helpers.data.synthetic.draw_face puts a
     face's parts (before its own small random shift and tilt), for a face of `size` pixels."""
     s = size / 200
     child = max(0.0, 1 - age / 16)
@@ -118,12 +118,12 @@ def standin_fgnet_folder(n_people: int = 8, photos: int = 6, seed: int = 0) -> P
 
 
 def fgnet_or_standin(path: str | os.PathLike | None = None, seed: int = 0) -> FgnetReport:
-    """The real FG-NET photos when they can be found (helpers.fgnet.find_fgnet), else the
+    """The real FG-NET photos when they can be found (helpers.data.fgnet.find_fgnet), else the
     stand-in, saying so; asking for a folder (path or $FGNET_DIR) that is not there is an error,
     never a quiet switch to stand-in photos."""
     import warnings
 
-    from .fgnet import FGNET_ENV, FgnetNotFoundError, find_fgnet, scan_fgnet
+    from helpers.data.fgnet import FGNET_ENV, FgnetNotFoundError, find_fgnet, scan_fgnet
 
     try:
         folder, source = find_fgnet(path), "fgnet"

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .data import age_band
-from .pipeline import make_dataset
+from helpers.data import age_band
+from helpers.data.pipeline import make_dataset
 
 
 def input_shape(model: keras.Model) -> tuple[int, int]:
@@ -68,7 +68,7 @@ def with_age_interval(predictions: pd.DataFrame, q: float | dict[str, float]) ->
     """The predictions plus age_low and age_high: chapter 7's conformal interval, age +- q x
     spread (q one number, or one per band of predicted age), and whether it holds the true age
     (age_covered)."""
-    from .taught import age_interval, scale_of
+    from helpers.taught import age_interval, scale_of
 
     out = predictions.copy()
     out["age_low"], out["age_high"] = age_interval(out["age_pred"], age_spread(out),
@@ -262,7 +262,7 @@ def _augmentation_of(model: str, config: dict) -> str | None:
     (chapter 4's 'flip' or 'full'), None for a model without one."""
     import inspect
 
-    from .models import MODELS
+    from helpers.learn.models import MODELS
 
     build = MODELS[model].build if model in MODELS else None
     parameter = inspect.signature(build).parameters.get("augment") if build else None
@@ -282,7 +282,7 @@ def recorded_file(name: str) -> dict | None:
 
 def recorded_groups(record: dict, column: str) -> pd.DataFrame:
     """A recorded run's per-group scores ('race', 'gender' or 'age_band'), groups named."""
-    from .data import GENDERS, RACES
+    from helpers.data import GENDERS, RACES
 
     key = f"groups_{column}"
     if key not in record:
@@ -299,7 +299,7 @@ def record_run(model_path: str | Path, predictions: pd.DataFrame, out: str | Pat
     """Write a run's config and its scores (with bootstrap 95% intervals) as one JSON record."""
     import json
 
-    from .runs import RunFolder
+    from helpers.learn.folder import RunFolder
 
     config = RunFolder.of(model_path).config()
     if not config:

@@ -68,7 +68,7 @@ def package_predict_faces(faces: pd.DataFrame,
                           predictor: AgeAndGender | None = None) -> pd.DataFrame:
     """The faces table plus the package's age_pred, p_female and gender_pred (the columns of
     evaluation.predict_faces) and whether its detector found the face."""
-    from .faces import read_image
+    from helpers.photos.faces import read_image
 
     if len(faces) == 0:
         raise ValueError("no faces to predict: the table is empty")
@@ -89,7 +89,7 @@ def compare_on_faces(models: dict, faces: pd.DataFrame, package: bool = True,
     accuracy and age MAE with bootstrap 95% intervals, milliseconds per face (each run its own
     way: the course's models in batches from tf.data, the package one photo at a time with its
     detector). Returns the table and each one's predictions."""
-    from .evaluation import bootstrap, predict_faces
+    from helpers.scoring.evaluation import bootstrap, predict_faces
 
     runs = {name: (lambda m=model: predict_faces(m, faces)) for name, model in models.items()}
     if package:

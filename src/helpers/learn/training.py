@@ -10,12 +10,12 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from .config import Preset
-from .data import DataNotFoundError, seed_everything
-from .history import history_table, sync_history_with_backup
-from .models import ModelSpec, count_params, input_size
-from .pipeline import make_dataset
-from .taught import (
+from helpers.config import Preset
+from helpers.data import seed_everything
+from helpers.data.pipeline import make_dataset
+from helpers.learn.history import history_table, sync_history_with_backup
+from helpers.learn.models import ModelSpec, count_params, input_size
+from helpers.taught import (
     OPTIMIZERS,
     age_head_loss,
     compile_model,
@@ -62,15 +62,6 @@ def datasets_for(faces: pd.DataFrame, image_size: int, channels: int, batch_size
     return train_ds, val_ds
 
 
-def load_trained_model(path: Path) -> keras.Model:
-    """Load a saved .keras model (or RUN_DIR/model.keras) with a clear error when it is missing."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise DataNotFoundError(f"No model at {path}. Train one first, for example: course train "
-                                "--data DIR --preset cpu --model scratch --out runs/scratch")
-    return keras.models.load_model(path)
 
 
 def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: Preset,
@@ -79,7 +70,7 @@ def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: P
                    seed: int = 0, split: str = "val") -> tuple[dict, pd.DataFrame]:
     """Compile, train and score one variant the same way as every other (for the comparison
     tables): returns its row (parameters, seconds per epoch, scores on `split`) and history."""
-    from .evaluation import input_shape
+    from helpers.scoring.evaluation import input_shape
 
     seed_everything(seed)
     epochs = epochs or preset.epochs
@@ -99,7 +90,7 @@ def run_experiment(name: str, model: keras.Model, faces: pd.DataFrame, preset: P
 def experiment_row(name: str, model: keras.Model, history: pd.DataFrame, faces: pd.DataFrame,
                    split: str = "val") -> dict:
     """The comparison-table row of a model trained outside run_experiment (same columns)."""
-    from .evaluation import predict_faces, score
+    from helpers.scoring.evaluation import predict_faces, score
 
     scores = score(predict_faces(model, faces[faces["split"] == split]))
     seconds = history["seconds"].mean() if "seconds" in history else float("nan")

@@ -18,12 +18,13 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .carryover import PhotoCrops, cut_photos
-from .data import seed_everything
-from .evaluation import answers, input_shape
-from .faces import prepare_crop
-from .grouped import person_bootstrap, person_folds
-from .taught import (
+from helpers.data import seed_everything
+from helpers.learn.transfer import jitter
+from helpers.photos.carryover import PhotoCrops, cut_photos
+from helpers.photos.faces import prepare_crop
+from helpers.scoring.evaluation import answers, input_shape
+from helpers.scoring.grouped import person_bootstrap, person_folds
+from helpers.taught import (
     age_head_loss,
     age_line,
     averaged,
@@ -32,7 +33,6 @@ from .taught import (
     renamed,
     training_view,
 )
-from .transfer import jitter
 
 # What seed paper 003 reports on FG-NET, before and after training on it (its protocol is not
 # described in enough detail to repeat; quoted for comparison, not reproduced).
@@ -71,8 +71,8 @@ METHOD = "mean of the recalibrated base model and of fine-tuned copies (seeds se
 def predict_crop(model_path: str | Path | None = None) -> str:
     """The crop `course predict --detect` cuts by default for a model: "aligned" where
     align.PREDICT_ALIGNS says alignment helped its kind of model, else the detector's "box"."""
-    from .align import predict_crop_for
-    from .runs import RunFolder
+    from helpers.learn.folder import RunFolder
+    from helpers.photos.align import predict_crop_for
 
     kind = RunFolder.of(model_path).config().get("model") if model_path is not None else None
     return predict_crop_for(kind)
@@ -101,7 +101,7 @@ def _freeze_batch_norm(model: keras.Model) -> None:
 
 
 def _trunk_and_top(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
-    """The frozen trunk and trainable top of a transfer model (helpers.transfer; the top of
+    """The frozen trunk and trainable top of a transfer model (helpers.learn.transfer; the top of
     chapter 5's `ensemble` averages several), else None."""
     inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     trunks = [m for m in inner if m.name.endswith("_trunk")]
@@ -164,7 +164,7 @@ def tuned_copies(model_path: str | Path, images: np.ndarray, ages: np.ndarray, s
                  copies: int | None = None, **options) -> list[keras.Model]:
     """`copies` (default COPIES) copies of the saved model, each fine-tuned on the images and
     ages with its own seed (seed, seed + 1, ...)."""
-    from .training import load_trained_model
+    from helpers.learn.folder import load_trained_model
 
     copies = COPIES if copies is None else copies
     if copies < 1:
@@ -191,8 +191,8 @@ def grouped_cv(model_path: str | Path, cut: PhotoCrops, k: int = 5, crop: str | 
     averaging it uses for the model; photos where no face was found are not scored). Returns
     one row per photo: its fold, the age before, recalibrated, fine-tuned (the first copy
     alone), and after (the average of them all, what `course finetune` writes)."""
-    from .runs import prediction_settings
-    from .training import load_trained_model
+    from helpers.learn.calibration import prediction_settings
+    from helpers.learn.folder import load_trained_model
 
     crop = crop or predict_crop(model_path)
     mirror = prediction_settings(model_path)[0]
@@ -268,10 +268,10 @@ def finetune_run(model_path: str | Path, data: str | Path, out: str | Path,
     plus the fine-tuning's), and out/cv.csv."""
     import warnings
 
-    from .book import quiet_tensorflow
-    from .fgnet import scan_fgnet
-    from .runs import prediction_settings
-    from .training import load_trained_model
+    from helpers.book import quiet_tensorflow
+    from helpers.data.fgnet import scan_fgnet
+    from helpers.learn.calibration import prediction_settings
+    from helpers.learn.folder import load_trained_model
 
     quiet_tensorflow()  # retracing notices from one model per fold say nothing useful here
     crop = crop or predict_crop(model_path)

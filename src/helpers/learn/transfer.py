@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .data import seed_everything
-from .models import count_params
-from .pipeline import make_dataset
+from helpers.data import seed_everything
+from helpers.data.pipeline import make_dataset
+from helpers.learn.models import count_params
+from helpers.learn.training import fit
+from helpers.learn.weights import WEIGHTS_HOST, cached_weights, resolve_weights  # noqa: F401
 
-# The chapter's code, re-exported for the callers that know it as helpers.transfer.*
-from .taught import (  # noqa: F401
+# The chapter's code, re-exported for the callers that know it as helpers.learn.transfer.*
+from helpers.taught import (  # noqa: F401
     BACKBONES,
     PHASE_RATES,
     Backbone,
@@ -37,8 +39,6 @@ from .taught import (  # noqa: F401
     preprocess_layer,
     transfer_model,
 )
-from .training import fit
-from .weights import WEIGHTS_HOST, cached_weights, resolve_weights  # noqa: F401
 
 
 def mirror(images: tf.Tensor, labels: dict) -> tuple[tf.Tensor, dict]:

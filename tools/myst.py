@@ -5,7 +5,7 @@ such as ```` ```{admonition} ````); plain notebook front ends show that markup a
 `to_markdown` rewrites one Markdown cell: citations become "(Author, year)" with a link,
 admonitions a blockquote with a bold title, exercises a heading, definition lists a bulleted
 list, and each glued number a placeholder ``{{name:format}}`` that `fill` replaces with the
-value the notebook computed (see helpers.edition, which turns such cells into code cells).
+value the notebook computed (see tools.edition, which turns such cells into code cells).
 `myst_left` finds any role or directive that is left, for the test that guards the edition.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from helpers.book import MISSING, PLACEHOLDER, fill  # noqa: F401 (used from here too)
 
 # What counts as MyST that a plain front end would show as markup: a role, a directive fence,
 # a target label line.
@@ -24,7 +26,6 @@ MYST_PATTERNS = {
 ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w:.-]*)\}`(?P<content>[^`]*)`")
 OPENER = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*"
                     r"\{(?P<name>[\w:.-]+)\}[ \t]*(?P<arg>.*)$")
-PLACEHOLDER = re.compile(r"\{\{(?P<name>[\w.-]+)(?::(?P<spec>[^{}]*))?\}\}")
 TITLED = {"note": "Note", "tip": "Tip", "hint": "Hint", "important": "Important",
           "warning": "Warning", "caution": "Caution", "attention": "Attention",
           "danger": "Danger", "error": "Error", "seealso": "See also"}
@@ -260,22 +261,3 @@ def has_placeholders(text: str) -> bool:
     return bool(PLACEHOLDER.search(text))
 
 
-MISSING = "[not computed yet: run the cells above ({name})]"
-
-
-def fill(text: str, values: dict, missing: str = MISSING) -> str:
-    """Replace each {{name:format}} with the glued value, formatted as myst-nb's glue:text does."""
-
-    def one(match: re.Match) -> str:
-        name, spec = match["name"], match["spec"]
-        if name not in values:
-            return missing.format(name=name)
-        value = values[name]
-        if spec:
-            try:
-                return format(value, spec)
-            except (TypeError, ValueError):
-                return str(value)
-        return str(value)
-
-    return PLACEHOLDER.sub(one, text)

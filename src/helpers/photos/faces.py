@@ -6,7 +6,7 @@ A UTKFace-style crop (one face filling the picture) is one face whose box is the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import keras
@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .data import GENDERS
+from helpers.data import GENDERS
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -214,8 +214,8 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = Fa
     with `mirror`, each crop's answers averaged with its mirror image's; with `interval_q` (the
     conformal scale `course train` stores: one number, or one per band of predicted age),
     "age_interval": [low, high], a 90% interval."""
-    from .evaluation import answers
-    from .taught import age_interval, scale_of
+    from helpers.scoring.evaluation import answers
+    from helpers.taught import age_interval, scale_of
 
     if not crops:
         return []
@@ -234,51 +234,6 @@ def predict_crops(model: keras.Model, crops: list[np.ndarray], mirror: bool = Fa
             face["age_interval"] = [round(float(low), 1), round(float(high), 1)]
         results.append(face)
     return results
-
-
-def predict_photo(model: keras.Model, image: np.ndarray, detect: bool = True,
-                  align: bool = False, mirror: bool = False,
-                  interval_q: float | dict[str, float] | None = None) -> list[dict]:
-    """Every face of an RGB photo, largest first: {"box", "gender", "gender_probability", "age"}
-    (without `detect`, the whole image is one face crop); [] when no face is found. With
-    `detect`, each face also says how it was cut, "crop": "box" (framed around the detector's
-    box) or, with `align` and dlib's 5-point model installed, "eyes" (helpers.align)."""
-    if not detect:
-        height, width = image.shape[:2]
-        boxes = [[0, 0, int(width), int(height)]]
-        crops, how = [image], [None]
-    elif align:
-        from .align import aligned_crop
-
-        boxes = detect_faces(image)
-        cuts = [aligned_crop(image, box) for box in boxes]
-        crops = [crop for crop, _ in cuts]
-        how = ["box" if kind == "box" else "eyes" for _, kind in cuts]
-    else:
-        boxes = detect_faces(image)
-        crops = [crop_face(image, box) for box in boxes]
-        how = ["box"] * len(boxes)
-    return [{"box": [int(v) for v in box], **face, **({"crop": kind} if kind else {})}
-            for box, face, kind in zip(boxes, predict_crops(model, crops, mirror, interval_q), how,
-                                       strict=True)]
-
-
-def predict_images(model: keras.Model, paths: Iterable[str | Path],
-                   detect: bool = False, align: bool = False, mirror: bool = False,
-                   interval_q: float | dict[str, float] | None = None) -> Iterator[dict]:
-    """One result per image: {"image", "faces": [{"box", "gender", "gender_probability", "age"}]},
-    or {"image", "faces": [], "error"} for a file that cannot be read. Without `detect`, each
-    image is one face crop; with it, faces are found first (an image may have none), and cut
-    aligned by the eyes with `align` (see predict_photo)."""
-    for path in paths:
-        try:
-            image = read_image(path)
-        except (FileNotFoundError, ValueError) as exc:
-            yield {"image": str(path), "faces": [], "error": str(exc)}
-            continue
-        yield {"image": str(path), "faces": predict_photo(model, image, detect=detect,
-                                                          align=align, mirror=mirror,
-                                                          interval_q=interval_q)}
 
 
 PHOTOS_ENV = "COURSE_PHOTOS"
@@ -309,7 +264,7 @@ def my_photos(folder: str | Path | None = None, upload: bool = False,
     the images in `folder` ($COURSE_PHOTOS, else ./my_photos). At most `limit`; [] if none."""
     import os
 
-    from .data import in_colab, on_kaggle, parse_name
+    from helpers.data import in_colab, on_kaggle, parse_name
 
     folder = Path(folder or os.environ.get(PHOTOS_ENV, "my_photos"))
     if upload and in_colab():  # pragma: no cover - needs Colab

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .taught import to_tflite  # chapter 8's code
+from helpers.taught import to_tflite  # chapter 8's code
 
 
 def save_and_reload(model: keras.Model, path: str | Path) -> keras.Model:
@@ -72,7 +72,7 @@ def deployment_table(model: keras.Model, faces: pd.DataFrame, folder: str | Path
                      repeats: int = 30) -> pd.DataFrame:
     """The saved `.keras` model and its TensorFlow Lite versions side by side, measured in one
     run on this machine: file size, median latency for one face, and scores on `faces`."""
-    from .evaluation import input_shape, predict_faces, score
+    from helpers.scoring.evaluation import input_shape, predict_faces, score
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

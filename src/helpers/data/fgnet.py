@@ -3,7 +3,7 @@
 
 FG-NET (the FG-NET Aging Database) holds whole photos of a few dozen people, each photographed
 at many ages, with hand-placed landmarks; it has age labels only. Several photos of one person
-are not independent: split and resample it by person (helpers.grouped).
+are not independent: split and resample it by person (helpers.scoring.grouped).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, DataNotFoundError, DataReport, inspect_image
-from .data.manifest import finish_report
+from helpers.data import DataError, DataNotFoundError, DataReport, inspect_image
+from helpers.data.manifest import finish_report
 
 FGNET_ENV = "FGNET_DIR"
 KAGGLE_ROOT = Path("/kaggle/input")
@@ -296,7 +296,7 @@ def fgnet_summary(report: FgnetReport) -> dict[str, int | float]:
 
 def band_shares(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Share of photos per age band (helpers.data's bands) in several sets, side by side."""
-    from .data import AGE_BAND_LABELS, age_band
+    from helpers.data import AGE_BAND_LABELS, age_band
 
     shares = {}
     for name, frame in frames.items():

@@ -1,6 +1,8 @@
 """Several networks of one recipe trained side by side, each in its own process (its own seed,
 threads and folder `member{k}`, to resume from), for `course train` to save as their average
-(chapter 4). TensorFlow is imported by the processes, not by this module."""
+(chapter 4). TensorFlow is imported by the processes, not by this module. When the time budget
+stops a network, the one that goes on alone is restarted from its last finished epoch with every
+core (a process's TensorFlow threads are fixed when it starts)."""
 
 from __future__ import annotations
 
@@ -9,22 +11,19 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
 import pandas as pd
 
-from .config import Preset
+from helpers.config import Preset
+from helpers.learn.folder import RunFolder, member_folder
 
 POLL_SECONDS = 5.0  # how often the progress of the networks is read from their history.csv
 LOG_NAME = "train.log"  # each network's own output, in its folder
 PACE_EPOCHS = 3  # epochs after the first that a network's pace is measured on
-
-
-def member_folder(out: str | Path, k: int) -> Path:
-    """The folder of network k of a run that averages several."""
-    return Path(out) / f"member{k}"
 
 
 def threads_per_member(members: int, cores: int | None = None) -> int:
@@ -32,10 +31,11 @@ def threads_per_member(members: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // members)
 
 
-def _train_member(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
-                  out: Path, seed: int, epochs: int | None, threads: int) -> None:
-    """In a fresh process: train one network into `out` with `threads` CPU threads, writing
-    what it prints to out/train.log."""
+def _train_member(train: Callable, faces: pd.DataFrame, data: str, source: str, preset: Preset,
+                  model_name: str, out: Path, seed: int, epochs: int | None,
+                  threads: int) -> None:
+    """In a fresh process: train one network into `out` with `train` (runs.train_on_faces) and
+    `threads` CPU threads, writing what it prints to out/train.log."""
     out.mkdir(parents=True, exist_ok=True)
     log = open(out / LOG_NAME, "a", buffering=1)  # noqa: SIM115 (open for the process's life)
     for stream in (1, 2):  # TensorFlow's own messages too, which bypass sys.stdout
@@ -48,10 +48,7 @@ def _train_member(faces: pd.DataFrame, data: str, source: str, preset: Preset, m
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     for gpu in tf.config.list_physical_devices("GPU"):  # several processes share one GPU
         tf.config.experimental.set_memory_growth(gpu, True)
-    from .runs import train_on_faces
-
-    train_on_faces(faces, data, source, preset, model_name, out, seed=seed, epochs=epochs,
-                   verbose=2)
+    train(faces, data, source, preset, model_name, out, seed=seed, epochs=epochs, verbose=2)
 
 
 def new_epochs(folder: Path, shown: int) -> pd.DataFrame:
@@ -94,24 +91,31 @@ def network_to_stop(left: dict[int, float | None], now: float, deadline: float) 
     return max(left, key=lambda k: (left[k], k))
 
 
-def train_members(faces: pd.DataFrame, data: str, source: str, preset: Preset, model_name: str,
-                  out: str | Path, members: int, epochs: int, seed: int = 0,
+def train_members(train: Callable, faces: pd.DataFrame, data: str, source: str, preset: Preset,
+                  model_name: str, out: str | Path, members: int, epochs: int, seed: int = 0,
                   verbose: int | str = "auto", deadline: float | None = None) -> dict[int, dict]:
-    """Train `members` networks of a named model on the same split, side by side, network k
-    with seed seed + k into out/member{k}; the run configs of those that finished, by k. A
-    network already trained is kept; an interrupted one resumes from its backup. With a
-    `deadline` (a time.perf_counter() reading), a network is stopped, and its folder removed,
-    when at the slowest one's pace the networks would all end after it."""
-    from .runs import RunFolder
-
+    """Train `members` networks of a named model on the same split with `train`
+    (runs.train_on_faces), side by side, network k with seed seed + k into out/member{k}; the
+    run configs of those that finished, by k, each with the CPU threads its processes had
+    ("threads"). A network already trained is kept; an interrupted one resumes from its backup.
+    With a `deadline` (a time.perf_counter() reading), a network is stopped, and its folder
+    removed, when at the slowest one's pace the networks would all end after it; the one left
+    alone is restarted with every core after its next finished epoch."""
     single = replace(preset, scratch_members=1)
-    threads = threads_per_member(members)
+    cores = os.cpu_count() or 1
     folders = [member_folder(out, k) for k in range(members)]
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow in each process
-    jobs = {k: context.Process(target=_train_member, name=f"member{k}", args=(
-                faces, data, source, single, model_name, folder, seed + k, epochs, threads))
-            for k, folder in enumerate(folders) if not RunFolder(folder).finished()}
+
+    def process(k: int, threads: int) -> multiprocessing.Process:
+        return context.Process(target=_train_member, name=f"member{k}", args=(
+            train, faces, data, source, single, model_name, folders[k], seed + k, epochs,
+            threads))
+
+    todo = [k for k, folder in enumerate(folders) if not RunFolder(folder).finished()]
+    threads = {k: [threads_per_member(len(todo), cores)] for k in todo}
+    jobs = {k: process(k, threads[k][0]) for k in todo}
     shown, stopped = dict.fromkeys(jobs, 0), []
+    alone: tuple[int, int] | None = None  # (network, epochs shown) once the others stopped
     try:
         for job in jobs.values():
             job.start()
@@ -127,6 +131,18 @@ def train_members(faces: pd.DataFrame, data: str, source: str, preset: Preset, m
                           f"validation age MAE {row['val_age_mae']:.2f} years, gender "
                           f"{row['val_gender_accuracy']:.1%} ({row.get('seconds', 0):.0f} s)",
                           flush=True)
+            if alone is not None and alone[0] in running.values() and shown[alone[0]] > alone[1]:
+                k = alone[0]  # an epoch ended (and was backed up) since the others stopped
+                jobs[k].terminate()
+                jobs[k].join()
+                jobs[k] = process(k, cores)
+                jobs[k].start()
+                threads[k].append(cores)
+                running = {sentinel: j for sentinel, j in running.items() if j != k}
+                running[jobs[k].sentinel] = k
+                alone = None
+                print(f"  network {k + 1} of {members} goes on alone with all {cores} CPU "
+                      "threads, from its last finished epoch", flush=True)
             if deadline is None:
                 continue
             left = {k: seconds_left(folders[k], epochs) for k in running.values()}
@@ -141,6 +157,10 @@ def train_members(faces: pd.DataFrame, data: str, source: str, preset: Preset, m
                 print(f"  network {stop + 1} of {members} stopped: at this pace the networks "
                       f"would end about {late:.1f} min past the run's time budget (--minutes); "
                       "the others go on", flush=True)
+                if len(running) == 1:
+                    (last,) = running.values()
+                    if threads[last][-1] < cores:
+                        alone = (last, shown[last])
     finally:  # an interrupted run stops its networks; each resumes from its own backup
         for job in jobs.values():
             if job.is_alive():
@@ -151,4 +171,16 @@ def train_members(faces: pd.DataFrame, data: str, source: str, preset: Preset, m
         if job.exitcode != 0 and k not in stopped:
             raise RuntimeError(f"network {k + 1} of {members} failed (exit code {job.exitcode})"
                                f"; the end of {folders[k] / LOG_NAME}:\n{log_tail(folders[k])}")
-    return {k: RunFolder(folder).config() for k, folder in enumerate(folders) if k not in stopped}
+    return {k: {**RunFolder(folder).config(), "threads": threads.get(k, [])}
+            for k, folder in enumerate(folders) if k not in stopped}
+
+
+def networks_that_fit(members: int, epochs: int, epoch_seconds: float,
+                      seconds_left: float) -> int:
+    """How many of `members` networks can train side by side and end within `seconds_left`,
+    given one network's seconds per epoch alone on every core: k networks side by side share
+    the cores, so each epoch takes about k times as long. 0 when even one would not end."""
+    for k in range(members, 0, -1):
+        if epochs * k * epoch_seconds <= seconds_left:
+            return k
+    return 0

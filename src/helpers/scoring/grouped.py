@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import age_band
+from helpers.data import age_band
 
 
 def person_folds(frame: pd.DataFrame, k: int = 5, group: str = "person") -> list[np.ndarray]:

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .data import AGE_BAND_LABELS, age_band, seed_everything
-from .pipeline import make_dataset
-from .taught import BACKBONES, compile_head, head_model, learning_rate, preprocess_layer
-from .weights import resolve_weights
+from helpers.data import AGE_BAND_LABELS, age_band, seed_everything
+from helpers.data.pipeline import make_dataset
+from helpers.learn.weights import resolve_weights
+from helpers.taught import BACKBONES, compile_head, head_model, learning_rate, preprocess_layer
 
 
 def embedder(backbone: str = "mobilenetv2", image_size: int = 128,
@@ -180,8 +180,8 @@ def run_study(data: str | Path, preset_name: str | None, out: str | Path,
     """The whole study on a UTKFace folder, written as JSON (what `course study` runs)."""
     import warnings
 
-    from .config import get_preset
-    from .data import scan_folder, split_faces
+    from helpers.config import get_preset
+    from helpers.data import scan_folder, split_faces
 
     preset = get_preset(preset_name)
     with warnings.catch_warnings():

@@ -4,7 +4,7 @@ the same photos, age MAE per band next to the UTKFace test split's (on the crop 
 --detect` cuts for each model), and the grouped
 cross-validation that `course finetune --folds K` wrote. No photo or crop is written anywhere.
 
-    python -m helpers.record_fgnet --fgnet DIR --utkface DIR --model mobilenetv2=RUN \\
+    python -m tools.record_fgnet --fgnet DIR --utkface DIR --model mobilenetv2=RUN \\
         --model scratch=RUN --finetuned RUN2 --out src/helpers/results/fgnet-cpu.json
 
 When only one model changed, `--keep NAME` copies NAME's figures from the record already at
@@ -31,9 +31,9 @@ def _records(table: pd.DataFrame) -> list[dict]:
 def utkface_test_predictions(model, run_dir: Path, folder: Path) -> pd.DataFrame:
     """A run's predictions on its own UTKFace test split (splits.csv beside the model), with
     the mirror averaging `course evaluate` uses for it."""
-    from .data import scan_folder
-    from .evaluation import predict_faces
-    from .runs import prediction_settings
+    from helpers.data import scan_folder
+    from helpers.learn.calibration import prediction_settings
+    from helpers.scoring.evaluation import predict_faces
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -104,7 +104,11 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         raise ValueError(f"{', '.join(twice)}: give a model with --model or --keep, not both")
     previous = json.loads(Path(out).read_text()) if keep else {}
     require_models(previous, keep)  # fail now, not after the scoring
-    from .carryover import (
+    from helpers.data.fgnet import fgnet_summary, read_pts, scan_fgnet
+    from helpers.learn.calibration import prediction_settings
+    from helpers.learn.finetune import predict_crop
+    from helpers.learn.folder import load_trained_model
+    from helpers.photos.carryover import (
         bands_side_by_side,
         by_kind,
         carryover_table,
@@ -112,18 +116,14 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         package_on_photos,
         predict_cut,
     )
-    from .fgnet import fgnet_summary, read_pts, scan_fgnet
-    from .finetune import predict_crop
-    from .grouped import paired_difference
-    from .runs import prediction_settings
-    from .training import load_trained_model
+    from helpers.scoring.grouped import paired_difference
 
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = scan_fgnet(fgnet_dir)
     photos = report.usable
-    from .align import alignment_status, landmark_layout
+    from helpers.photos.align import alignment_status, landmark_layout
 
     layouts = pd.Series([landmark_layout(read_pts(p)) for p in photos["points"].dropna()])
     cut = cut_photos(photos)
@@ -177,7 +177,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         config = json.loads((Path(finetuned) / "config.json").read_text())
         result["finetune"] = config["finetune"]
     elif folds:  # the same grouped cross-validation as `course finetune --folds K`, on this cut
-        from .finetune import (
+        from helpers.learn.finetune import (
             BATCH_SIZE,
             EPOCHS,
             JITTERS,
@@ -203,7 +203,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: python -m helpers.record_fgnet ... (see the module's docstring)."""
+    """Entry point: python -m tools.record_fgnet ... (see the module's docstring)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fgnet", type=Path, required=True)

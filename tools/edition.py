@@ -2,15 +2,15 @@
 
 `notebooks/` stays the single source, written in MyST for the book. This module writes, from
 it, `colab/` (solutions folded in `<details>`) and `colab-student/` (no solutions): the same
-cells with their Markdown rewritten by helpers.myst, every Markdown cell that quotes a glued
+cells with their Markdown rewritten by tools.myst, every Markdown cell that quotes a glued
 number turned into a small code cell that shows the text with this run's numbers (Colab
 shows only its title until it runs), and notebook metadata asking Colab and Kaggle for a GPU
 where the chapter trains a network. It also holds the one source of truth for each chapter's
 first two cells (title with badges, and the set-up cell), which `sync` writes into notebooks/.
 
-    python -m helpers.edition sync     # rewrite the first two cells of every chapter
-    python -m helpers.edition build    # regenerate colab/ and colab-student/
-    python -m helpers.edition check    # exit 1 when either edition is out of date
+    python -m tools.edition sync     # rewrite the first two cells of every chapter
+    python -m tools.edition build    # regenerate colab/ and colab-student/
+    python -m tools.edition check    # exit 1 when either edition is out of date
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import re
 import sys
 from pathlib import Path
 
-from .myst import Context, has_placeholders, to_markdown
+from tools.myst import Context, has_placeholders, to_markdown
 
 EDITIONS = {"colab": False, "colab-student": True}  # folder: whether solutions are dropped
 PACKAGE = "age-gender-cnn-course"
 SOLUTION_START, SOLUTION_END = "{solution-start}", "{solution-end}"
 # A chapter asks for a GPU when its code trains or fine-tunes a network.
-TRAINS = re.compile(r"from helpers import [^\n]*\b(training|transfer|study)\b|chapter_model")
+TRAINS = re.compile(r"from helpers\.learn import [^\n]*\b(training|transfer|study)\b|chapter_model")
 NUMBERED_TITLE = re.compile(r"^#\s+(?:\d+\.\s+)?(?P<title>.+)$", re.M)
 
 
@@ -338,7 +338,7 @@ def sync(root: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m helpers.edition sync|build|check [--root DIR]`."""
+    """`python -m tools.edition sync|build|check [--root DIR]`."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["sync", "build", "check"])

@@ -4,8 +4,8 @@ once, in a notebook cell whose first line is `#@save`, and copied from there int
 `helpers/questions/solutions.json`, which `q.solution()` prints. Both files say "generated, do not
 edit"; `tests/test_codegen.py` fails when they differ from the notebooks.
 
-    python -m helpers.codegen          # rewrite both files from notebooks/
-    python -m helpers.codegen --check  # exit 1 when they are out of date
+    python -m tools.codegen          # rewrite both files from notebooks/
+    python -m tools.codegen --check  # exit 1 when they are out of date
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 MARKER = "#@save"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-TAUGHT = Path(__file__).resolve().parent / "taught.py"
-SOLUTIONS = Path(__file__).resolve().parent / "questions" / "solutions.json"
+TAUGHT = ROOT / "src" / "helpers" / "taught.py"
+SOLUTIONS = ROOT / "src" / "helpers" / "questions" / "solutions.json"
 REGENERATE = "python3 tasks.py save"
 
 TAUGHT_HEADER = f'''"""The code the chapters teach, copied from their `#@save` cells.

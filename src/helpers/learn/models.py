@@ -2,7 +2,7 @@
 `helpers.taught`) and trained, plus tables of their layers and parameters.
 
 Every builder returns an uncompiled `keras.Model` whose input is a float32 image in [0, 255]
-(what `helpers.pipeline` yields) and whose outputs are a dict: "age" in years and "gender", the
+(what `helpers.data.pipeline` yields) and whose outputs are a dict: "age" in years and "gender", the
 probability that the face is female (UTKFace codes female as 1). `compile_model` adds the losses.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import keras
 import pandas as pd
 
-from .config import Preset
+from helpers.config import Preset
 
-# The chapters' code, re-exported for the callers that know it as helpers.models.*
-from .taught import (  # noqa: F401
+# The chapters' code, re-exported for the callers that know it as helpers.learn.models.*
+from helpers.taught import (  # noqa: F401
     AGE_BINS,
     AGE_OFFSET,
     AGE_SCALE,
@@ -45,18 +45,18 @@ class ModelSpec:
     """A named model of the chapters: how to build it and how to train it."""
 
     name: str
-    build: Callable[..., keras.Model] | None  # None: a pretrained backbone (helpers.transfer)
+    build: Callable[..., keras.Model] | None  # None: a pretrained backbone (helpers.learn.transfer)
     channels: int | None  # None: the preset's channels
     age_weight: float
     gender_weight: float
     schedule: str  # "cosine" (learning rate decays to 0 over the run) or "plateau"
     learning_rate: float
     description: str
-    backbone: str | None = None  # for transfer models: a key of helpers.transfer.BACKBONES
+    backbone: str | None = None  # for transfer models: a key of helpers.learn.transfer.BACKBONES
     # Keyword arguments for `build` beyond the preset's size and channels.
     options: dict = field(default_factory=dict)
     # Transfer models: the views of each training face whose trunk features are cached besides
-    # the face itself (keys of helpers.transfer.VIEWS); each epoch shows one of them at random.
+    # the face itself (keys of transfer.VIEWS); each epoch shows one of them at random.
     views: tuple[str, ...] = ("mirror",)
     # The smallest input the network can take (the seeds' valid convolutions need 46 pixels).
     min_size: int = 32

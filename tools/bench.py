@@ -12,14 +12,20 @@ as `timeit` does: noise only ever slows a run down. Every repeat is kept in the 
 
 from __future__ import annotations
 
+import argparse
+import json
 import multiprocessing as mp
 import resource
 import sys
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from queue import Empty
 
 import numpy as np
+
+from helpers.data import scan_folder
 
 
 def _peak_rss_mb() -> float:
@@ -53,7 +59,7 @@ def pipeline_loader(paths: list[str], image_size: int = 128) -> int:
     """The course's way: tf.data decodes in parallel, caches uint8, yields float32 batches."""
     import pandas as pd
 
-    from .pipeline import make_dataset
+    from helpers.data.pipeline import make_dataset
 
     frame = pd.DataFrame({"path": paths, "age": 0.0, "gender": 0.0})
     ds = make_dataset(frame, image_size=image_size, channels=1, batch_size=64, cache=True)
@@ -64,7 +70,7 @@ def seeds_training(paths: list[str], image_size: int = 128) -> float:
     """Training images per second of the seeds' CNN as the seeds ran it: grayscale float64
     arrays in memory, model.fit with batch 32 (loading is not timed). The network needs at least
     its spec's min_size pixels (its valid convolutions), so smaller sizes are raised to that."""
-    from .models import compile_model, get_model_spec, seed_cnn
+    from helpers.learn.models import compile_model, get_model_spec, seed_cnn
 
     image_size = max(image_size, get_model_spec("seed-cnn").min_size)
     x = seeds_loader(paths, image_size)
@@ -81,11 +87,11 @@ def course_training(paths: list[str], image_size: int = 64) -> float:
     runs it at the cpu preset: RGB, tf.data with a uint8 cache, batch 64 (cache filled first)."""
     import pandas as pd
 
-    from .config import get_preset
-    from .models import compile_model, get_model_spec
-    from .pipeline import make_dataset
-    from .taught import age_head_loss, training_view
-    from .training import build_model
+    from helpers.config import get_preset
+    from helpers.data.pipeline import make_dataset
+    from helpers.learn.models import compile_model, get_model_spec
+    from helpers.learn.training import build_model
+    from helpers.taught import age_head_loss, training_view
 
     preset = get_preset("cpu")
     frame = pd.DataFrame({"path": paths, "age": np.linspace(1, 90, len(paths)),
@@ -108,7 +114,7 @@ def _child(name: str, paths: list[str], image_size: int, queue) -> None:
     if name == "seeds":
         import PIL.Image  # noqa: F401
     else:
-        from . import pipeline  # noqa: F401  (TensorFlow, pandas)
+        from helpers.data import pipeline  # noqa: F401  (TensorFlow, pandas)
     if name.startswith("train-"):
         fn = seeds_training if name == "train-seeds" else course_training
         queue.put({"measure": name, "images_per_s": fn(paths, image_size)})
@@ -178,3 +184,54 @@ def compare_loaders(paths: list[str], image_size: int = 128, repeats: int = 3) -
             "seeds": seeds, "pipeline": course,
             "pipeline_speedup": course["images_per_s"] / seeds["images_per_s"],
             "memory_ratio": course["peak_mb"] / seeds["peak_mb"]}
+
+
+def run(args: argparse.Namespace) -> int:
+    """The seeds' loader against the tf.data pipeline, side by side, then their training."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        faces = scan_folder(args.data).usable  # only readable faces, as training would see
+    paths = faces["path"].tolist()[: args.n] if args.n else faces["path"].tolist()
+    print(f"Loading {len(paths):,} faces at {args.size}x{args.size} grayscale, each loader in a "
+          f"fresh process, taking turns, {args.repeats} time(s) each (best repeat shown)...",
+          flush=True)
+    result = compare_loaders(paths, args.size, args.repeats)
+    for name in ("seeds", "pipeline"):
+        r = result[name]
+        label = "seeds' PIL loop -> float64" if name == "seeds" else "course tf.data -> uint8 cache"
+        print(f"  {label:32s} {r['images_per_s']:8.0f} images/s  {r['seconds']:7.1f} s  "
+              f"peak +{r['peak_mb']:7.0f} MB  (repeats: "
+              f"{', '.join(f'{v:.0f}' for v in r['repeats'])} images/s)")
+    n_train = min(len(paths), args.train_n)
+    print(f"Training on {n_train:,} faces: the seeds' CNN (128x128 grayscale, float64 arrays, "
+          "batch 32) and the course's scratch model (cpu preset: 64x64 RGB, tf.data, batch 64), "
+          "one epoch each after a warm-up...", flush=True)
+    train = compare_training(paths[:n_train], repeats=args.repeats)
+    for label, key in (("seeds' CNN", "seeds_train"), ("course scratch model", "course_train")):
+        print(f"  {label:21s} {train[key + '_images_per_s']:8.0f} training images/s  (repeats: "
+              f"{', '.join(f'{v:.0f}' for v in train[key + '_repeats'])})")
+    result.update(train)
+    if args.json:
+        print(json.dumps(result))
+    print(f"pipeline_speedup={result['pipeline_speedup']:.2f} "
+          f"memory_ratio={result['memory_ratio']:.3f} "
+          f"train_speedup={result['train_speedup']:.2f}")
+    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tools.bench --data DIR [--n N] [--size S] [--train-n N] [--repeats R]`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=None, help="use the first N faces (default all)")
+    parser.add_argument("--size", type=int, default=128,
+                       help="image side for the loading comparison (the seeds used 128)")
+    parser.add_argument("--train-n", type=int, default=1024,
+                       help="faces per training-speed measurement (default 1024)")
+    parser.add_argument("--repeats", type=int, default=3,
+                       help="turns per measurement; each side's best is reported (default 3)")
+    parser.add_argument("--json", action="store_true")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

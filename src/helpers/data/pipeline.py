@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .config import Preset
+from helpers.config import Preset
 
 AUTOTUNE = tf.data.AUTOTUNE
 

@@ -1,0 +1,91 @@
+"""The measurements behind the course's choices are records (helpers/results/choices.json),
+rendered by book/how-models-were-chosen.md: well formed, dated in ISO form, and on the book."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHOICES = ROOT / "src" / "helpers" / "results" / "choices.json"
+PAGE = ROOT / "book" / "how-models-were-chosen.md"
+
+REQUIRED = {"id", "kind", "topic", "question", "chosen", "split", "date", "machine", "command",
+            "setting", "rows"}
+KINDS = {"choice", "timing"}
+TOPICS = {"scratch", "mobilenetv2", "fgnet", "crops", "time"}
+
+
+def _records() -> list[dict]:
+    return json.loads(CHOICES.read_text())["records"]
+
+
+def _is_figure(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def test_choices_parse_with_an_about_and_records():
+    data = json.loads(CHOICES.read_text())
+    assert isinstance(data["about"], str) and data["about"].strip()
+    assert isinstance(data["records"], list) and data["records"]
+
+
+def test_record_ids_are_unique_kebab_case():
+    ids = [record["id"] for record in _records()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", i) for i in ids), ids
+
+
+@pytest.mark.parametrize("record", _records(), ids=lambda r: r.get("id", "?"))
+def test_record_is_well_formed(record):
+    assert REQUIRED <= set(record), REQUIRED - set(record)
+    assert record["kind"] in KINDS
+    assert record["topic"] in TOPICS
+    for key in ("question", "chosen", "setting"):
+        assert isinstance(record[key], str) and record[key].strip(), key
+    if record["kind"] == "choice":  # a choice says which split it was made on
+        assert isinstance(record["split"], str) and record["split"].strip()
+    for key in ("split", "machine", "command"):
+        assert record[key] is None or (isinstance(record[key], str) and record[key].strip())
+    rows = record["rows"]
+    assert isinstance(rows, list) and rows
+    assert all(isinstance(row, dict) and isinstance(row.get("variant"), str) for row in rows)
+    assert any(_is_figure(value) for row in rows for key, value in row.items()
+               if key != "variant"), "no row has a numeric figure"
+
+
+@pytest.mark.parametrize("record", _records(), ids=lambda r: r.get("id", "?"))
+def test_record_date_is_null_or_iso(record):
+    date = record["date"]
+    if date is not None:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date), date
+        datetime.date.fromisoformat(date)
+
+
+def test_the_page_reads_the_records_through_the_package():
+    text = PAGE.read_text()
+    assert "importlib.resources" in text
+    assert re.search(r'files\("helpers"\)\s*/\s*"results"\s*/\s*"choices\.json"', text)
+
+
+def test_the_page_is_in_the_toc():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(str(node["file"]).removesuffix(".md"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    assert "book/how-models-were-chosen" in files
