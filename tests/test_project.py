@@ -160,3 +160,39 @@ def test_helpers_functions_have_docstrings_and_hints():
                 where = f"{path.name}:{node.name}"
                 assert ast.get_docstring(node), f"{where} has no docstring"
                 assert node.returns is not None, f"{where} has no return type hint"
+
+
+README = (ROOT / "README.md").read_text()
+# What the README names that is not a file of the repository: a Kaggle dataset, and what the
+# two commands create.
+NOT_FILES = {"jangedoo/utkface-new", ".venv", "_build/html"}
+
+
+def test_readme_is_short_and_no_lab_journal():
+    prose = re.sub(r"```.*?```", "", README, flags=re.S)
+    assert len(prose.split()) <= 620, "the README is read in two minutes: about 600 words"
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", README), "a dated entry"
+    assert not re.search(r"\d+ min \d+ s|\d+ s an epoch|\d+(\.\d+)? years", README), "a figure"
+
+
+def test_every_file_and_command_the_readme_names_exists():
+    from helpers.cli import build_parser
+    from tasks import main as tasks_main
+
+    links = re.findall(r"\]\(((?!https?://)[^)]+)\)", README)
+    quoted = [q for q in re.findall(r"`([^`\s]+)`", README) if "/" in q or re.search(
+        r"\.(md|toml|yml|py|json)$", q)]
+    named = [p.rstrip("/") for p in links + quoted if p not in NOT_FILES]
+    assert "book/teacher-guide.md" in named and "CONTRIBUTING.md" in named
+    missing = [p for p in named if not (ROOT / p).exists()]
+    assert not missing, f"the README names files that do not exist: {missing}"
+    tasks = re.findall(r"python3 tasks\.py (\w+)", README)
+    assert {"book", "test"} <= set(tasks)
+    for task in tasks:  # each is a task of tasks.py (argparse exits 2 on an unknown one)
+        with pytest.raises(SystemExit) as exit_:
+            tasks_main([task, "--help"])
+        assert exit_.value.code == 0, task
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for command in re.findall(r"`course (\w+)", README):
+        assert command in commands, f"`course {command}` is not a command"

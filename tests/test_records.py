@@ -4,6 +4,7 @@ rendered by book/how-models-were-chosen.md: well formed, dated in ISO form, and 
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -89,3 +90,17 @@ def test_the_page_is_in_the_toc():
 
     walk(toc)
     assert "book/how-models-were-chosen" in files
+
+
+def test_every_record_a_code_comment_names_exists():
+    ids = {record["id"] for record in json.loads(CHOICES.read_text())["records"]}
+    named = set()
+    for path in (ROOT / "src").rglob("*.py"):
+        comments = "\n".join(line for line in path.read_text().splitlines()
+                             if line.strip().startswith("#"))
+        if "choices.json" in comments:
+            named |= set(re.findall(r"\b(?:scratch|mobilenetv2|fgnet|crops|time)-[a-z0-9*-]*"
+                                    r"[a-z0-9*](?![\w.*-])", comments))
+    assert named, "the code names its records"
+    for name in named:
+        assert fnmatch.filter(ids, name), f"{name} is named in a comment but is no record"

@@ -54,42 +54,11 @@ PRESETS: dict[str, Preset] = {
         "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=30,
         batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
         study_faces=4000, study_epochs=5, transfer_size=160, transfer_epochs=24,
-        # 160, not 128: the MobileNetV2 (same seed, split and recipe, each face averaged with
-        # its mirror, paired by face) reached 4.81 years / 93.7% on validation against 4.85 and
-        # 4.91 for two runs at 128 (-0.04 and -0.10 years), 4.82 / 93.8% on test against 4.93
-        # and 4.91; `course train` took 20 min 20 s alone on 2 cores (19 min 19 s at 128), its
-        # fine-tuning epochs 37 to 46 s, caching the trunk's features about 6.5 minutes. Testing a
-        # 128 model at 160 is no shortcut (6.45 years): the features at the cut change scale.
-        # 24, not fewer: the MobileNetV2 with 17 (3 + 14 of fine-tuning) reached 4.96 years and
-        # 93.3% on the 1,894 validation faces (mirror averaged) against 4.87 and 93.2% with 24,
-        # and saved 7 fine-tuning epochs (52-115 s each on 2-core machines).
-        # scratch_epochs 55, one network. Tried against it on 2026-12-05 (same split, 55 epochs,
-        # each face averaged with its mirror): label smoothing 0.1 on gender, 5.14 years / 92.3%
-        # on validation against 5.06 / 92.8% (test 5.06 / 92.7% against 5.19 / 92.8%); AdamW
-        # (weight_decay 0.05), 5.00 / 92.9% (test 5.10 / 92.5%); more test-time views (shifts
-        # of 2 or 3 pixels, a 1.08 zoom) cost 0.01 to 0.7 years. All within the noise of one run
-        # (seeds 0, 1, 2 alone: 5.06 to 5.16 years on validation). What did pay: the average of
-        # two networks of seeds 0 and 1, 0 and 2, 1 and 2, paired by face, -0.148 years [-0.174,
-        # -0.125] and +0.58 points [+0.25, +0.92] on validation, -0.139 [-0.160, -0.119] and +0.33
-        # [+0.02, +0.67] on test. Trained side by side, one thread each, two took 36.5 to 37 min
-        # wall on 2 cores: about one network's time when the machine is slow (41 s an epoch), 1.7
-        # times it when quiet (21 to 23 s an epoch alone). So scratch_members 2: two networks of
-        # 55 epochs, side by side, one thread each, saved as their average.
+        # 160x160 faces and 24 epochs for the MobileNetV2, two scratch networks of 55 epochs
+        # averaged, two tops averaged, each run kept to 45 minutes: why, with the figures, in the
+        # records mobilenetv2-input-size, mobilenetv2-epochs, scratch-two-networks,
+        # mobilenetv2-two-tops and time-mobilenetv2-budget (helpers/results/choices.json).
         scratch_epochs=55, scratch_members=2, scratch_minutes=45, transfer_minutes=45,
-        # transfer_tops 2, not 1: on the same split and cached features, the average of the tops
-        # trained with seeds 0 and 1 reached 4.73 years / 94.1% on the 1,894 validation faces
-        # (mirror averaged) against 4.81 / 93.7% and 4.81 / 94.2% for each alone; paired by
-        # face, -0.08 years [-0.14, -0.03] on validation, -0.09 [-0.15, -0.04] on test. The second
-        # top costs its training only (15 min 27 s on 2 cores), not a second pass of the trunk.
-        # transfer_minutes 45: the two tops took 36 minutes in all on a quiet 2-core machine and
-        # 48 min 38 s on a slow one (each top 19 and 24 minutes). Cheaper ways to the same end
-        # lost, each measured alone on 2 cores (2026-12-05): two tops of 18 epochs (3 + 15), the
-        # first reached 4.99 years on validation (one view) against 4.85 at 24; one top of 32
-        # epochs (5 + 27), 4.90 one view and 4.78 / 94.0% with the mirror against 4.77 and
-        # 4.72 / 94.1% for two tops of 24, in 28 min 40 s; the two tops as one Keras model took
-        # twice a single top's time per step (no idle core to fill), and XLA (jit_compile) was
-        # 16 times slower per step on this CPU. So the budget decides: the second top trains
-        # when the slowest top's pace says the run ends within 45 minutes.
     ),
     "gpu": Preset(
         "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,

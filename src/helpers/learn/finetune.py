@@ -38,32 +38,15 @@ from helpers.taught import (
 # described in enough detail to repeat; quoted for comparison, not reproduced).
 SEED_003_FGNET_MAE = {"before": 12.85, "after": 6.61}
 
-# 20 epochs at a constant rate: on FG-NET's 38 people (grouped 5-fold CV, the MobileNetV2 of
-# `course train --preset cpu`, mirror averaged) 40 epochs with a cosine decay of the rate to 0
-# gave 4.82 years after fine-tuning against 4.81 (paired +0.00, 95% CI -0.30 to +0.31), at twice
-# the time; training the heads only, 5.09 against 5.12 (one view); mixing 1,500 UTKFace training
-# faces in with their labels, 6.12 (it pulls the ages back toward UTKFace's bias, +1.8 years).
+# 20 epochs at a constant rate, no reframings, the base model recalibrated and averaged with two
+# fine-tuned copies: the records fgnet-finetune-* in helpers/results/choices.json.
 EPOCHS = 20
 LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
-# Random reframings of each photo shown besides the photo and its mirror (transfer.jitter: the
-# zoom, shift and grey of a detector's crop). None by default: on FG-NET's 38 people (grouped
-# 5-fold CV, MobileNetV2 of `course train --preset cpu`, 20 epochs) four of them gave 5.44 years
-# after fine-tuning against 5.12 without (paired +0.32, 95% CI -0.22 to +0.86).
+# Random reframings of each photo shown besides the photo and its mirror (transfer.jitter).
 JITTERS = 0
 # What `course finetune` writes: the base model recalibrated by a line fitted on the same photos,
-# averaged with COPIES fine-tuned copies (seeds seed, seed + 1, ...). On FG-NET's 38 people
-# (grouped 5-fold CV, the 160x160 MobileNetV2 of `course train --preset cpu`, mirror averaged,
-# box crops), on cached trunk features: fine-tuned with seed 0 4.97 years, with seed 1 4.92, the
-# two copies averaged 4.44; recalibrated 4.81; the recalibrated model averaged with one copy 4.45
-# and 4.43, with both copies 4.27. Fine-tuning moves by a few tenths from one seed to the next;
-# an average cancels much of that. Averaging the weights (WiSE-FT) instead of the answers: 4.73
-# and 4.51; heads only 4.90; 10 or 5 epochs 4.77 and 5.11; ages weighted to balance the age
-# bands 5.24 (one run each, seed 0). These were measured on the one-top MobileNetV2; the two
-# tops that `course train` now averages (chapter 5) are fine-tuned together, as one top:
-# `course finetune --folds 5` (results/fgnet-cpu.json) gave 6.01 years before, 4.68 recalibrated,
-# 4.86 fine-tuned once, 4.35 averaged (one top: 6.16, 4.80, 5.10, 4.42), in 26 min 19 s on 2
-# cores (peak memory 6.4 GB; one top: 14 min 6 s).
+# averaged with COPIES fine-tuned copies (seeds seed, seed + 1, ...).
 COPIES = 2
 METHOD = "mean of the recalibrated base model and of fine-tuned copies (seeds seed, seed + 1)"
 

@@ -75,37 +75,10 @@ MODELS: dict[str, ModelSpec] = {
                                      "average pooling, flips, a narrower first block, cosine "
                                      "learning rate, age as a distribution over the years",
                          options={"widths": NARROW_FIRST_BLOCK, "age_head": "distribution"}),
-    # The regression head, not the distribution: on the real faces' 1,894 validation faces at
-    # the cpu preset (results/mobilenetv2-cpu.json), the regression head's 24 epochs reached
-    # 4.87 years and 93.2% (mirror averaged), the distribution head's 34 epochs 5.02 and 92.4%
-    # (5.11 and 92.7% one view); its second phase overfits after about ten epochs.
-    # Its cached views: the mirror and a random reframing (transfer.jitter). Against the mirror
-    # alone, same seed and split, cpu preset: UTKFace validation 4.88 years / 93.3% against
-    # 4.89 / 93.1%, test 4.93 / 93.3% against 4.83 / 93.5% (paired +0.10 years, 95% CI -0.01 to
-    # +0.21); on validation crops zoomed, shifted or greyed, 1.4 to 3.0 points of gender and 0.2
-    # to 0.45 years better, the way a detector crops a photo; FG-NET 0.1 to 0.2 years better
-    # before fine-tuning, 0.27 after. Chosen for photos, at no measurable cost on UTKFace.
-    # A second reframing of every face ("jitter2", other seeds), one more pass of the trunk
-    # (about a minute on 2 cores), against the mirror and one jitter, same seed and split, each
-    # face averaged with its mirror, paired by face (2026-12-04): validation 4.85 years / 93.8%
-    # against 4.95 / 93.1% (-0.09 years, 95% CI -0.21 to +0.02; +0.7 points, -0.05 to +1.5),
-    # test 4.93 / 93.8% against 4.85 / 93.2% (+0.09 years, -0.02 to +0.19; +0.5 points, -0.2
-    # to +1.4). Gender gained on both splits, age within noise: two runs of the same recipe
-    # differ by 0.07 years on validation (4.88 and 4.95) and 0.08 on test (4.93 and 4.85).
-    # A second run of the new recipe, `course train` alone on 2 cores in 19 min 19 s: validation
-    # 4.91 / 93.7%, test 4.91 / 94.0%.
-    # FG-NET's 38 people (box crop, mirror), paired by photo against that same-recipe run:
-    # -0.23 years before fine-tuning (6.22 against 6.46; 95% CI by person -0.58 to +0.12) and
-    # -0.44 after `course finetune --folds 5` (5.12 against 5.56; -1.11 to +0.28). The
-    # fine-tuned figure swings with the base run: the recorded one of the old recipe gave 4.81.
-    # Measured then and not adopted: the top blocks' batch normalisation trained (1.6 times
-    # slower per epoch, and 6.99 years on validation after 6 of 20 fine-tuning epochs against
-    # 5.2), Adam's moving average of the weights (use_ema: no change, since the cosine rate is
-    # near 0 at the end), and test-time zooms besides the mirror (-0.03 years).
-    # Since then the cpu preset feeds it 160x160 faces, not 128x128 (config.py has the figures).
-    # At 160, twice the age loss weight (0.2) changed nothing: validation 4.82 years / 93.6%
-    # against 4.81 / 93.7% (+0.01 years, 95% CI -0.10 to +0.12), so it stays 0.1; twice the
-    # fine-tuning rate (2e-4), 4.78 / 93.9% (-0.03 years, -0.16 to +0.09): within noise, kept.
+    # The regression head, with the mirror and two random reframings of each face cached: chosen
+    # on the validation faces, and no gain from a larger age weight or fine-tuning rate; the
+    # figures are records mobilenetv2-head, mobilenetv2-views-*, mobilenetv2-loss-weight-and-rate
+    # and mobilenetv2-not-adopted in helpers/results/choices.json.
     "mobilenetv2": ModelSpec("mobilenetv2", None, channels=3, age_weight=0.1, gender_weight=1.0,
                              schedule="cosine", learning_rate=1e-4, backbone="mobilenetv2",
                              description="ImageNet MobileNetV2, heads then its last blocks "

@@ -31,13 +31,8 @@ DEFAULT_EYES = {"eye_x": 0.5, "eye_y": 0.4, "eye_distance": 0.3}
 
 # Whether `course predict --detect` (and `course evaluate --dataset fgnet`, `course finetune`)
 # align each face by its eyes by default, for each kind of model (the "model" of its run's
-# config.json; any other kind is cut from the detector's box). Measured on FG-NET's 38 people
-# (results/fgnet-cpu.json, chapter 9; mirror averaged, as `course predict` does), the aligned
-# crop's age error minus the box crop's: +0.31 years for the MobileNetV2 at 160x160 with two tops
-# averaged (95% interval by person +0.08 to +0.54; one top, +0.38; at 128x128 it was -0.06, -0.34
-# to +0.20), a loss, so it keeps the box; for the scratch model, two networks averaged since
-# 2026-12-05, -0.17 (-0.53 to +0.15), no sure gain, so it keeps the box too (one network
-# alone had gained -0.50, -1.04 to -0.07). A test checks that these agree with the record.
+# config.json; any other kind is cut from the detector's box): measured on FG-NET
+# (results/fgnet-cpu.json, records crops-* in results/choices.json); a test checks they agree.
 PREDICT_ALIGNS = {"mobilenetv2": False, "scratch": False}
 
 
