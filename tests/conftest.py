@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FACES = ROOT.parent / "shared" / "data" / "utkface" / "UTKFace"
+SHARED_PHOTOS = ROOT.parent / "shared" / "data" / "fairface"  # labelled real photos (chapter 8)
 N_SYNTHETIC = 80
 
 
@@ -77,6 +78,8 @@ class ExecutedChapters:
         self.seconds: dict[str, float] = {}
         self.env = {**os.environ, "COURSE_RUNS": str(runs), "COURSE_CACHE": str(cache),
                     "PYDEVD_DISABLE_FILE_VALIDATION": "1"}  # the kernels' environment
+        if "FAIRFACE_DIR" not in self.env and (SHARED_PHOTOS / "labels.csv").is_file():
+            self.env["FAIRFACE_DIR"] = str(SHARED_PHOTOS)  # chapter 8 measures on real photos
         self.pool = ThreadPoolExecutor(max_workers=WORKERS)
         self.futures = {p.name: self.pool.submit(self._execute, p) for p in self.wanted}
 

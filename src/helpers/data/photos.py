@@ -63,6 +63,6 @@ def balanced_sample(photos: pd.DataFrame, per_group: int | None, seed: int = 0) 
     """At most `per_group` photos of each gender in each age band (None: all of them)."""
     if per_group is None:
         return photos
-    return (photos.groupby(["age_band", "gender"], observed=True, group_keys=False)
-            .apply(lambda g: g.sample(min(per_group, len(g)), random_state=seed))
-            .reset_index(drop=True))
+    shuffled = photos.sample(frac=1, random_state=seed)
+    kept = shuffled.groupby(["age_band", "gender"], observed=True).head(per_group)
+    return kept.sort_values("file").reset_index(drop=True)

@@ -39,6 +39,15 @@ def _row(photo: pd.Series, face: dict | None, n_faces: int, seconds: float) -> d
             "band_exact": steps == 0, "band_one_off": steps <= 1}
 
 
+def _table(rows: list[dict]) -> pd.DataFrame:
+    """Rows of answers as a table, its age bands in order."""
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["age_band"] = pd.Categorical(table["age_band"].astype(str), PHOTO_AGE_BANDS,
+                                           ordered=True)
+    return table
+
+
 def score_photos(model: keras.Model, photos: pd.DataFrame, detector: str = "auto",
                  **options) -> pd.DataFrame:
     """One row per photo: the course's model on its first face (see the module's docstring),
@@ -50,7 +59,7 @@ def score_photos(model: keras.Model, photos: pd.DataFrame, detector: str = "auto
         found = predict_photo(model, image, detector=detector, **options)
         rows.append(_row(photo, found[0] if found else None, len(found),
                          time.perf_counter() - begun))
-    return pd.DataFrame(rows)
+    return _table(rows)
 
 
 def package_photos(predictor, photos: pd.DataFrame) -> pd.DataFrame:
@@ -65,7 +74,7 @@ def package_photos(predictor, photos: pd.DataFrame) -> pd.DataFrame:
         found = package_on_photo(predictor, image)
         rows.append(_row(photo, found[0] if found else None, len(found),
                          time.perf_counter() - begun))
-    return pd.DataFrame(rows)
+    return _table(rows)
 
 
 def share_interval(values, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
