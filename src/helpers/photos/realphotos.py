@@ -107,6 +107,16 @@ def group_shares(rows: pd.DataFrame, column: str, n_boot: int = 500) -> pd.DataF
     return pd.DataFrame(out).set_index(column)
 
 
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of shares with their intervals (group_shares's) as "share [low, high]" text."""
+    shares = [c for c in table.columns if f"{c}_low" in table.columns]
+    text = {c: [f"{v:.2f} [{lo:.2f}, {hi:.2f}]" for v, lo, hi in
+                zip(table[c], table[f"{c}_low"], table[f"{c}_high"], strict=True)]
+            for c in shares}
+    rest = [c for c in table.columns if c not in shares and not c.endswith(("_low", "_high"))]
+    return table[rest].join(pd.DataFrame(text, index=table.index))
+
+
 def paired_gap(first: pd.DataFrame, second: pd.DataFrame, share: str = "gender_right",
                n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
     """The difference of a share between two ways of answering on the same photos (first minus
