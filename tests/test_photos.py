@@ -74,8 +74,8 @@ def test_labelled_photos_are_read_and_what_is_left_out_is_counted(tmp_path):
     assert find_photos(tmp_path) == tmp_path
     with pytest.raises(FileNotFoundError, match="no labels.csv"):
         find_photos(tmp_path / "nowhere")
-    assert list(band_of([0, 2, 3, 65, 70, 95]).astype(str)) == [
-        "0-2", "0-2", "3-9", "60-69", "70+", "70+"]
+    assert list(band_of([-1.5, 0, 2, 3, 65, 70, 95, 140]).astype(str)) == [
+        "0-2", "0-2", "0-2", "3-9", "60-69", "70+", "70+", "70+"]
 
 
 def test_a_photo_without_a_face_counts_as_wrong_and_shares_have_intervals(tmp_path):

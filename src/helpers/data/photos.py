@@ -8,6 +8,7 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 FAIRFACE_ENV = "FAIRFACE_DIR"
@@ -31,8 +32,9 @@ def find_photos(path: str | os.PathLike | None = None) -> Path | None:
 
 
 def band_of(ages) -> pd.Categorical:
-    """FairFace's age band of each age in years."""
-    edges = [-1, 2, 9, 19, 29, 39, 49, 59, 69, 10_000]
+    """FairFace's age band of each age in years (a predicted age below 0 is in the first band,
+    one past 100 in the last)."""
+    edges = [-np.inf, 2, 9, 19, 29, 39, 49, 59, 69, np.inf]
     return pd.cut(pd.Series(ages, dtype=float), edges, labels=PHOTO_AGE_BANDS)
 
 
