@@ -95,6 +95,8 @@ def test_a_photo_without_a_face_counts_as_wrong_and_shares_have_intervals(tmp_pa
     other = rows.assign(gender_right=[True, False, True, False])
     gap = realphotos.paired_gap(rows, other, n_boot=200)
     assert gap["difference"] == 0.25 and gap["low"] <= 0.25 <= gap["high"]
+    with pytest.raises(ValueError, match="same photos"):
+        realphotos.paired_gap(rows, other.head(3))
 
 
 def test_course_predict_detect_says_which_detector(trained_scratch, tmp_path, capsys):

@@ -104,3 +104,12 @@ def test_every_record_a_code_comment_names_exists():
     assert named, "the code names its records"
     for name in named:
         assert fnmatch.filter(ids, name), f"{name} is named in a comment but is no record"
+
+
+def test_blazeface_framing_in_the_code_is_the_recorded_one():
+    from helpers.photos.faces import BLAZE_CROP
+
+    (record,) = [r for r in _records() if r["id"] == "crops-blazeface-calibration"]
+    (row,) = record["rows"]
+    assert abs(BLAZE_CROP["scale"] - row["crop_scale"]) < 0.005
+    assert abs(BLAZE_CROP["shift_down"] - row["crop_shift_down"]) < 0.005

@@ -14,6 +14,7 @@ import pandas as pd
 from helpers.data.photos import PHOTO_AGE_BANDS, band_of
 from helpers.photos.faces import detect_faces, read_image
 from helpers.photos.predict import predict_photo
+from helpers.scoring.grouped import person_bootstrap
 
 SHARES = {"found": "a face found", "gender_right": "gender right",
           "band_exact": "age band right", "band_one_off": "age band right or next to it"}
@@ -78,12 +79,12 @@ def package_photos(predictor, photos: pd.DataFrame) -> pd.DataFrame:
 
 
 def share_interval(values, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """A share of True values with its percentile bootstrap 95% interval (resampling photos)."""
-    values = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(values), (n_boot, len(values)))
-    low, high = np.quantile(values[draws].mean(axis=1), [0.025, 0.975])
-    return float(values.mean()), float(low), float(high)
+    """A share of True values with its percentile bootstrap 95% interval (resampling photos:
+    grouped.person_bootstrap with each photo its own group)."""
+    frame = pd.DataFrame({"value": np.asarray(values, dtype=float)})
+    frame["photo"] = np.arange(len(frame))
+    ci = person_bootstrap(frame, "value", n_boot=n_boot, seed=seed, group="photo")
+    return ci["value"], ci["low"], ci["high"]
 
 
 def photo_scores(rows: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
@@ -121,14 +122,13 @@ def paired_gap(first: pd.DataFrame, second: pd.DataFrame, share: str = "gender_r
                n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
     """The difference of a share between two ways of answering on the same photos (first minus
     second), with a paired bootstrap 95% interval: the same photos are resampled for both."""
-    a = first.set_index("file")[share].astype(float)
-    b = second.set_index("file")[share].astype(float).reindex(a.index)
-    diff = (a - b).to_numpy()
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(diff), (n_boot, len(diff)))
-    low, high = np.quantile(diff[draws].mean(axis=1), [0.025, 0.975])
-    return {"difference": float(diff.mean()), "low": float(low), "high": float(high),
-            "photos": len(diff)}
+    if set(first["file"]) != set(second["file"]):
+        raise ValueError("a paired difference needs the same photos on both sides")
+    both = first[["file", share]].merge(second[["file", share]], on="file")
+    both["difference"] = both[f"{share}_x"].astype(float) - both[f"{share}_y"].astype(float)
+    ci = person_bootstrap(both, "difference", n_boot=n_boot, seed=seed, group="file")
+    return {"difference": ci["value"], "low": ci["low"], "high": ci["high"],
+            "photos": ci["photos"]}
 
 
 def detector_table(photos: pd.DataFrame, detectors: tuple[str, ...] = ("haar", "blazeface")
