@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The course's commands; each sets up its own virtual environment (.venv) first.
 
-    python3 tasks.py book             build the book (HTML in _build/html)
+    python3 tasks.py book             build the book (HTML in _build/html), with its browser
+                                      page (try/: LiteRT.js from npm, chapter 8's model)
     python3 tasks.py book --student   build the student edition, without solutions
-    python3 tasks.py test             run the whole test suite (lint, helpers, notebooks, book)
+    python3 tasks.py test             run the whole test suite (lint, helpers, notebooks, book,
+                                      the browser page in Debian's Chromium: apt-get as root)
     python3 tasks.py lab              open the notebooks in JupyterLab
     python3 tasks.py strip            remove outputs from the notebooks before committing
     python3 tasks.py sync             rewrite each chapter's first two cells (badges, set-up),
@@ -45,10 +47,10 @@ def say(message: str) -> None:
     print(f"[tasks] {message}", flush=True)
 
 
-def run(*args: str | Path, env: dict | None = None) -> None:
+def run(*args: str | Path, env: dict | None = None, cwd: Path = ROOT) -> None:
     """Run a command, echoing it; exit with its status when it fails."""
     say(" ".join(str(a) for a in args))
-    code = subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
+    code = subprocess.call([str(a) for a in args], cwd=cwd, env=env)
     if code:
         sys.exit(code)
 
@@ -156,8 +158,37 @@ def build_book(preset: str | None, student: bool = False, out: Path | None = Non
     run(BIN / "jupyter-book", "build", source, "--path-output", out, "-W", "-n", "--keep-going",
         env=env)
     html = out / "_build" / "html"
+    add_try_page(html, Path(source), env)
     say(f"the book is in {html / 'index.html'} (preset {env['COURSE_PRESET']})")
     return html
+
+
+def add_try_page(html: Path, source: Path, env: dict) -> None:
+    """The browser page's runtime and models (tools.webpage), with the model chapter 8 used:
+    run in the folder where the chapters ran, so that it finds their runs folder."""
+    run(PY, "-m", "tools.webpage", "--html", html, "--chapter-model", "mobilenetv2",
+        env={**env, "PYTHONPATH": str(ROOT)}, cwd=source / "notebooks")
+
+
+def ensure_browser() -> None:
+    """Debian's Chromium for the browser page's test, installed with apt-get where this runs
+    as root on Debian; elsewhere that test skips and says why."""
+    if Path("/usr/bin/chromium").is_file() or not shutil.which("apt-get"):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        say("no Chromium and not root: the browser page's test will skip")
+        return
+    say("installing Debian's chromium for the browser page's test")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        try:
+            done = subprocess.run(command, stdout=subprocess.DEVNULL, env=env, timeout=900)
+        except subprocess.TimeoutExpired:
+            done = None
+        if done is None or done.returncode:
+            say("apt-get could not install chromium: the browser page's test will skip")
+            return
 
 
 def chapter_models() -> list[str]:
@@ -251,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.task == "test":
         env = course_env(args.preset)
         env["COURSE_NO_DOWNLOAD"] = "1"  # tests never download (weights come from a cache or not)
+        ensure_browser()
         run(PY, "-m", "pytest", *args.pytest_args, env=env)
     elif args.task == "lab":
         run(BIN / "jupyter", "lab", "notebooks", env=course_env(args.preset))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.slow
 
 
-def start_build(out: Path, *extra: str) -> subprocess.Popen:
-    """Start `tasks.py book` into out (synthetic data, smoke preset), output to out/build.log."""
-    env = {k: v for k, v in os.environ.items() if k != "UTKFACE_DIR"}
+def start_build(out: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    """Start `tasks.py book` into out (synthetic data, smoke preset), output to out/build.log;
+    `env` adds to the environment (the chapters' runs folder, for the browser page's model)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "UTKFACE_DIR"}, **(env or {})}
     env["COURSE_PRESET"] = "smoke"
     with (out / "build.log").open("w") as log:  # the build writes to its own copy
         return subprocess.Popen([sys.executable, str(ROOT / "tasks.py"), "book", "--out",
@@ -52,13 +54,17 @@ def executed(executed_chapters) -> Path:
 
 
 @pytest.fixture(scope="module")
-def editions(tmp_path_factory, executed) -> dict[str, tuple[Path, subprocess.Popen]]:
+def editions(tmp_path_factory, executed,
+             executed_chapters) -> dict[str, tuple[Path, subprocess.Popen]]:
     """Both editions' builds from the executed chapters, started together (two processes:
-    Sphinx works on one core), each waited for by the tests that read it."""
+    Sphinx works on one core), each waited for by the tests that read it; the browser page
+    takes chapter 8's model from the chapters' runs folder."""
     started = {}
+    runs = {"COURSE_RUNS": str(executed_chapters.runs),
+            "COURSE_CACHE": str(executed_chapters.cache)}
     for name, extra in [("teacher", ()), ("student", ("--student",))]:
         out = tmp_path_factory.mktemp(name)
-        started[name] = out, start_build(out, *extra, "--executed", str(executed))
+        started[name] = out, start_build(out, *extra, "--executed", str(executed), env=runs)
     yield started
     for _, process in started.values():
         if process.poll() is None:
@@ -117,3 +123,17 @@ def test_student_edition_has_no_solutions(editions):
     assert "student edition" in (html / "book" / "intro.html").read_text()
     for page in (html / "notebooks").glob("*.html"):
         assert f"/colab-student/{page.stem}.ipynb" in page.read_text(), f"{page.name}: badges"
+
+
+def test_the_browser_page_is_in_the_book_with_chapter_8s_model(book):
+    page = (book / "book" / "try-it.html").read_text()
+    assert 'src="../try/index.html"' in page and 'allow="camera"' in page
+    assert 'href="try-it.html"' in (book / "book" / "intro.html").read_text()
+    assert 'try-it.html' in (book / "notebooks" / "08_your_own_photos.html").read_text()
+    folder = book / "try"
+    assert (folder / "index.html").is_file() and (folder / "app.js").is_file()
+    assert (folder / "models" / "blazeface_short_range.tflite").is_file()
+    assert (folder / "models" / "course-model.tflite").is_file(), "chapter 8's model, exported"
+    if shutil.which("npm"):
+        assert (folder / "litert" / "core" / "index.js").is_file()
+    assert not list((book / "_static").rglob("app.js")), "the page's scripts stay on its page"

@@ -144,11 +144,13 @@ def test_largest_gap_and_training_share():
     preds["gender_pred"] = np.where(right, preds["gender"], 1 - preds["gender"])
     preds["age_error"] = rng.normal(0, 5, n)
     table = group_scores(preds, "race")
-    gap = largest_gap(table, "gender_accuracy")
-    assert (gap["best"], gap["worst"]) == (0, 1) and not gap["intervals_overlap"]
-    assert gap["gap"] > 0.25
-    mae = largest_gap(table, "age_mae")
-    assert mae["best_value"] <= mae["worst_value"] and mae["intervals_overlap"]
+    gap = largest_gap(table, "gender_accuracy", preds)
+    assert (gap["best"], gap["worst"]) == (0, 1)
+    assert gap["gap"] > 0.25 and 0 < gap["gap_low"] < gap["gap"] < gap["gap_high"]
+    mae = largest_gap(table, "age_mae", preds)
+    assert mae["best_value"] <= mae["worst_value"]
+    assert mae["gap_low"] < 0 < mae["gap_high"]  # the same errors in both: chance alone
+    assert "gap_low" not in largest_gap(table, "age_mae")  # no faces, no interval
     train = pd.DataFrame({"race": [0, 0, 0, 1]})
     shared = with_training_share(table, train, "race")
     assert list(shared["train_faces"]) == [3, 1] and list(shared["train_share"]) == [0.75, 0.25]

@@ -22,9 +22,9 @@ def test_detects_one_face_in_the_astronaut_photo_at_any_size():
 
 def test_faces_come_largest_first():
     photo = samples.astronaut()
-    small = np.asarray(Image.fromarray(photo).resize((256, 256)))
+    small = np.asarray(Image.fromarray(photo).resize((300, 300)))  # a face 6% of the width
     canvas = np.full((600, 900, 3), 200, np.uint8)
-    canvas[:256, :256] = small
+    canvas[:300, :300] = small
     canvas[50:562, 380:892] = photo
     boxes = detect_faces(canvas)
     assert len(boxes) == 2 and boxes[0][2] > boxes[1][2]

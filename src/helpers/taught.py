@@ -78,6 +78,17 @@ def plateau_callbacks(patience: int = 5,
                                           restore_best_weights=True)]
 
 
+def paired_difference(a, b, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """The mean of b - a over the same faces (one value per face for each model), with a 95%
+    bootstrap interval that resamples the faces together for both."""
+    difference = np.asarray(b, float) - np.asarray(a, float)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(difference), size=(n_boot, len(difference)))
+    means = difference[draws].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return {"difference": float(difference.mean()), "low": float(low), "high": float(high)}
+
+
 # ---- 04_making_it_better.ipynb -----------------------------------------------------------------
 
 # The age head predicts in units of AGE_SCALE years around AGE_OFFSET, so that a freshly
@@ -651,6 +662,19 @@ def to_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> P
             path.write_bytes(converter.convert())
     finally:
         logger.setLevel(level)
+    return path
+
+
+def to_tflite_one_face(model: keras.Model, path: str | Path) -> Path:
+    """Convert a Keras model to a TensorFlow Lite file whose input is exactly one face (a fixed
+    batch of 1) and which uses only TensorFlow Lite's built-in operations: what a browser runs."""
+    image = keras.Input(shape=model.inputs[0].shape[1:], batch_size=1, name="image")
+    one_face = keras.Model(image, model(image, training=False))
+    converter = tf.lite.TFLiteConverter.from_keras_model(one_face)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    path = Path(path)
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras's export lists every tensor
+        path.write_bytes(converter.convert())
     return path
 
 

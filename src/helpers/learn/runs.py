@@ -327,6 +327,17 @@ def train_networks(run: RunFolder, spec: ModelSpec, preset: Preset, faces: pd.Da
         "val_mirror_per_member": [configs[k]["val_mirror"] for k in kept]})
 
 
+def initial_tops(spec: ModelSpec, size: int, n: int, seed: int = 0) -> list:
+    """`n` transfer models of one backbone, top k drawn with seed + k: each top starts from its
+    own weights, so that averaging them averages different networks, while all share the first
+    one's frozen trunk (the same ImageNet weights; random weights copied), whose features they
+    all learn from."""
+    nets = [transfer_model(spec.backbone, size, **spec.options, seed=seed + k) for k in range(n)]
+    for net in nets[1:]:
+        net.trunk.set_weights(nets[0].trunk.get_weights())
+    return nets
+
+
 def train_tops(run: RunFolder, spec: ModelSpec, preset: Preset, faces: pd.DataFrame,
                config: dict, seed: int = 0, verbose: int | str = "auto",
                started: float | None = None) -> Trained:
@@ -335,8 +346,7 @@ def train_tops(run: RunFolder, spec: ModelSpec, preset: Preset, faces: pd.DataFr
     one trunk (chapter 5); with a time budget, a top after the first trains only when the run
     still ends in time."""
     epochs, size = config["epochs"], config["image_size"]
-    nets = [transfer_model(spec.backbone, size, **spec.options)
-            for _ in range(preset.transfer_tops)]
+    nets = initial_tops(spec, size, preset.transfer_tops, seed)
     parts, phases = nets[0], phase_epochs(epochs)
     begin(run, config, ensemble(nets), pretrained=parts.pretrained,
           weights=parts.weights_note, cut=parts.cut, views=list(spec.views), tops=len(nets),

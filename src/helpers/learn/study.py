@@ -154,13 +154,20 @@ def study_sizes(n_train: int) -> list[int | None]:
 
 def per_doubling(rows: pd.DataFrame, key: str = "test_age_mae") -> dict[str, float]:
     """A straight line through the mean score against log2(training faces): its slope is the
-    change per doubling of the data; `next` extrapolates one doubling beyond the largest size."""
-    means = rows.groupby("train_faces")[key].mean()
-    slope, intercept = np.polyfit(np.log2(means.index.to_numpy(float)), means.to_numpy(), 1)
-    largest = float(means.index.max())
+    change per doubling of the data; `next` extrapolates one doubling beyond the largest size;
+    `last_per_doubling` is the change per doubling between the two largest sizes alone (where a
+    curve that flattens shows it)."""
+    means = rows.groupby("train_faces")[key].mean().sort_index()
+    sizes = means.index.to_numpy(float)
+    slope, intercept = np.polyfit(np.log2(sizes), means.to_numpy(), 1)
+    largest = float(sizes[-1])
+    last = (float((means.iloc[-1] - means.iloc[-2]) / np.log2(sizes[-1] / sizes[-2]))
+            if len(means) > 1 else float("nan"))
     return {"per_doubling": float(slope), "largest": largest,
-            "at_largest": float(means.loc[means.index.max()]),
-            "next": float(intercept + slope * np.log2(2 * largest))}
+            "at_largest": float(means.iloc[-1]),
+            "next": float(intercept + slope * np.log2(2 * largest)),
+            "last_per_doubling": last, "second_largest": float(sizes[-2]) if len(sizes) > 1
+            else float("nan")}
 
 
 def mae_by_band_and_gender(predictions: pd.DataFrame) -> pd.DataFrame:

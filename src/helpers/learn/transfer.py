@@ -12,6 +12,8 @@ saved model is one ordinary Keras model from image to {"age", "gender"}.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -112,15 +114,47 @@ def phase_epochs(epochs: int) -> tuple[int, int]:
     return heads, max(1, epochs - heads)
 
 
+FEATURES_STAMP = "features.json"  # what the cached features in a run folder were made from
+
+
+def feature_fingerprint(parts: TransferModel, faces: pd.DataFrame, image_size: int,
+                        views: tuple[str, ...]) -> str:
+    """A digest of everything cached trunk features depend on: the faces of each split, the
+    input size, the cut, the views and the trunk's weights themselves."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"files": {split: sorted(faces.loc[faces["split"] == split, "file"])
+                                        for split in ("train", "val")},
+                              "size": image_size, "cut": parts.cut, "views": list(views)},
+                             sort_keys=True).encode())
+    for weight in parts.trunk.weights:
+        digest.update(np.ascontiguousarray(np.asarray(weight)).tobytes())
+    return digest.hexdigest()
+
+
 def features_for(parts: TransferModel, faces: pd.DataFrame, image_size: int,
                  cache_dir: Path | None = None,
                  views: tuple[str, ...] = ("mirror",)) -> dict[str, np.ndarray]:
     """The trunk's features of the training faces (plain and each of `views`: by default the
     mirrored faces) and of the validation faces, loaded from cache_dir when an interrupted run
-    already computed them."""
+    already computed them from the same faces, size, cut, views and weights (a fingerprint in
+    features.json says so; features made from anything else are computed again)."""
     wanted = {"train": ("train", None), "val": ("val", None)}
     wanted.update({("train_mirrored" if view == "mirror" else f"train_{view}"): ("train", view)
                    for view in views})
+    if cache_dir is not None:
+        cache_dir = Path(cache_dir)
+        stamp = cache_dir / FEATURES_STAMP
+        fingerprint = feature_fingerprint(parts, faces, image_size, views)
+        cached = sorted(cache_dir.glob("features_*.npy"))
+        made_from = json.loads(stamp.read_text()).get("fingerprint") if stamp.is_file() else None
+        if made_from != fingerprint:
+            if cached:
+                print(f"  the cached features in {cache_dir.name} were made from other faces, "
+                      "size, cut, views or weights: computing them again", flush=True)
+            for path in cached:
+                path.unlink()
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
     out = {}
     for key, (split, view) in wanted.items():
         path = cache_dir / f"features_{key}.npy" if cache_dir is not None else None

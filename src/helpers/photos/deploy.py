@@ -3,6 +3,7 @@ dynamic-range quantisation), and compare file size, latency per face and test sc
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 
@@ -93,3 +94,125 @@ def deployment_table(model: keras.Model, faces: pd.DataFrame, folder: str | Path
                      "ms_per_face": latency_ms(version, probe, repeats),
                      "gender_accuracy": scores["gender_accuracy"], "age_mae": scores["age_mae"]})
     return pd.DataFrame(rows).set_index("version")
+
+
+# ------------------------------------------------------------------ the browser page's model file
+
+PAGE_METADATA = "age_gender_course"  # the name of the metadata entry inside the .tflite file
+PAGE_FORMAT = 1  # bumped when the page needs something new from the file
+
+
+def page_metadata(model: keras.Model, config: dict) -> dict:
+    """What the browser page needs beside the network, from the model and its run's config: the
+    input, the heads, the mirror averaging and 90% interval `course train` chose, the age bands of
+    the interval, and how faces are found and framed (the same constants as helpers.photos)."""
+    from helpers.data.split import AGE_BAND_LABELS, AGE_BANDS
+    from helpers.learn.calibration import prediction_options
+    from helpers.photos import blazeface, faces
+    from helpers.scoring.evaluation import input_shape
+
+    size, channels = input_shape(model)
+    detect = inspect.signature(faces.detect_faces).parameters  # the page finds faces alike
+    blaze = inspect.signature(blazeface.BlazeFace).parameters
+    options = prediction_options(config)
+    q = options["interval_q"]
+    interval = config.get("age_interval") or {}
+    preset = (config.get("preset") or {}).get("name", "?")
+    kind = "real UTKFace faces" if config.get("data_source") == "utkface" else \
+        "synthetic stand-in faces"
+    return {
+        "format": PAGE_FORMAT,
+        "model": config.get("model", model.name),
+        "description": config.get("description", ""),
+        "trained_on": f"{config.get('n_train', 0):,} {kind} (preset {preset}, "
+                      f"seed {config.get('seed', 0)})",
+        "data_source": config.get("data_source", ""),
+        "input": {"size": size, "channels": channels, "resize": "area"},
+        "heads": sorted(model.output.keys()) if isinstance(model.output, dict) else [],
+        "mirror": options["mirror"],
+        "interval": None if q is None else {
+            "coverage": interval.get("coverage", 0.9), "spread": interval.get("spread", "1 year"),
+            "q": q if isinstance(q, dict) else {"all": q}},
+        "age_bands": {"starts": [lo for lo, _ in AGE_BANDS], "labels": AGE_BAND_LABELS},
+        "genders": ["male", "female"],
+        "detector": {"threshold": blaze["threshold"].default,
+                     "overlap": blaze["overlap"].default, "max_side": detect["max_side"].default,
+                     "min_face": detect["min_face"].default, "min_pixels": faces.MIN_FACE_PIXELS,
+                     "box_to_haar": faces.BLAZE_CROP, "full_range_to_haar": faces.BLAZE_FULL_CROP,
+                     "haar_crop": faces.UTKFACE_CROP, "nearly_as_large": faces.NEARLY_AS_LARGE},
+    }
+
+
+def with_metadata(tflite: bytes, metadata: dict) -> bytes:
+    """A TensorFlow Lite file's bytes with `metadata` stored inside it as JSON (the flatbuffer's
+    own metadata table, which runtimes ignore), so that one file carries everything."""
+    import json
+
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    flat = flatbuffer_utils.read_model_from_bytearray(bytearray(tflite))
+    buffer = schema.BufferT()
+    buffer.data = list(json.dumps(metadata, sort_keys=True).encode())
+    flat.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = PAGE_METADATA, len(flat.buffers) - 1
+    flat.metadata = [m for m in (flat.metadata or []) if m.name != PAGE_METADATA.encode()]
+    flat.metadata.append(entry)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(flat))
+
+
+def read_page_metadata(path: str | Path) -> dict:
+    """The page metadata inside a .tflite file written by export_for_page; a clear ValueError
+    for a file without it."""
+    import json
+
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    flat = flatbuffer_utils.read_model_from_bytearray(bytearray(Path(path).read_bytes()))
+    for entry in flat.metadata or []:
+        if entry.name == PAGE_METADATA.encode():
+            return json.loads(bytes(flat.buffers[entry.buffer].data))
+    raise ValueError(f"{path} has no course metadata: export it with deploy.export_for_page")
+
+
+def operator_names(path: str | Path) -> list[str]:
+    """The operators a .tflite file uses (a custom or TensorFlow operator shows as CUSTOM:name)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    flat = flatbuffer_utils.read_model_from_bytearray(bytearray(Path(path).read_bytes()))
+    found = []
+    for code in flat.operatorCodes:
+        op = max(code.builtinCode, code.deprecatedBuiltinCode)
+        name = names.get(op, str(op))
+        found.append(f"CUSTOM:{code.customCode.decode()}" if code.customCode else name)
+    return sorted(set(found))
+
+
+def export_for_page(model: keras.Model, config: dict, path: str | Path) -> Path:
+    """The model as one .tflite file for the book's browser page: one face at a time, only
+    TensorFlow Lite's built-in operators (to_tflite_one_face), and page_metadata inside."""
+    from helpers.taught import to_tflite_one_face
+
+    path = Path(path)
+    to_tflite_one_face(model, path)
+    path.write_bytes(with_metadata(path.read_bytes(), page_metadata(model, config)))
+    return path
+
+
+def offer_download(path: str | Path) -> None:
+    """In Colab, download the file to your computer; elsewhere, say where it is."""
+    from helpers.data import in_colab, on_kaggle
+
+    path = Path(path)
+    if in_colab():  # pragma: no cover - needs Colab
+        from google.colab import files
+
+        files.download(str(path))
+    elif on_kaggle():  # pragma: no cover - needs Kaggle
+        print(f"{path.name} is in the notebook's output (Output tab, or /kaggle/working)")
+    else:
+        where = path.parent if path.is_absolute() else "the folder of this notebook"
+        print(f"{path.name} is in {where}")

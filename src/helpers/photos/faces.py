@@ -48,6 +48,10 @@ HOG_CROP = {"scale": 1.11, "shift_down": -0.02}
 # The same for BlazeFace's box, measured alike on 500 adult training faces (record
 # crops-blazeface-calibration in results/choices.json).
 BLAZE_CROP = {"scale": 1.08, "shift_down": -0.02}
+# The same for BlazeFace's full-range model, which looks when the short-range one finds no face
+# (faces that fill a small part of the photo), measured alike (record
+# crops-blazeface-full-calibration).
+BLAZE_FULL_CROP = {"scale": 1.02, "shift_down": 0.04}
 # The detectors detect_faces knows, the best first (chapter 8 measures them on real photos: record
 # detectors-fairface in results/choices.json). "haar" falls back on "hog" when it finds nothing.
 DETECTORS = ("blazeface", "haar", "hog")
@@ -55,6 +59,8 @@ CROPS = {"blazeface": BLAZE_CROP, "haar": UTKFACE_CROP, "hog": HOG_CROP}  # each
 # A face at least this share of the largest one's area, and nearer the photo's centre, comes first:
 # the face a person would call the photo's subject.
 NEARLY_AS_LARGE = 0.8
+# No detector's face narrower than this many pixels counts (nor than detect_faces's min_face).
+MIN_FACE_PIXELS = 24
 
 
 # Which detector found the faces of the last photo detect_faces looked at ("haar: <cascade>",
@@ -117,14 +123,19 @@ def as_haar_box(box: list[float], crop: dict[str, float]) -> list[float]:
 
 
 def _blaze_boxes(rgb: np.ndarray, smallest: int) -> np.ndarray:
-    """BlazeFace's faces (short range), as boxes where the Haar cascade would put them."""
+    """BlazeFace's faces, as boxes where the Haar cascade would put them: the short-range model's
+    (faces near the camera), else the full-range model's (smaller faces; record
+    detectors-small-faces)."""
     global last_detector
     from helpers.photos import blazeface
 
-    found = [face for face in blazeface.detector("short")(rgb) if face.box[2] >= smallest]
-    if found:
-        last_detector = "blazeface"
-    return np.asarray([as_haar_box(face.box, BLAZE_CROP) for face in found]).reshape(-1, 4)
+    for kind, crop, name in (("short", BLAZE_CROP, "blazeface"),
+                             ("full", BLAZE_FULL_CROP, "blazeface (full range)")):
+        found = [face for face in blazeface.detector(kind)(rgb) if face.box[2] >= smallest]
+        if found:
+            last_detector = name
+            return np.asarray([as_haar_box(face.box, crop) for face in found]).reshape(-1, 4)
+    return np.zeros((0, 4))
 
 
 def subject_first(boxes: list[list[int]], shape: tuple[int, ...]) -> list[list[int]]:
@@ -207,7 +218,7 @@ def detect_faces(image: np.ndarray, min_face: float = 0.08, max_side: int = 800,
     scale = min(1.0, max_side / max(rgb.shape[:2]))
     if scale < 1.0:
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    smallest = max(24, int(min_face * min(rgb.shape[:2])))
+    smallest = max(MIN_FACE_PIXELS, int(min_face * min(rgb.shape[:2])))
     global last_detector
     last_detector = "none"
     order = DETECTORS[DETECTORS.index(chosen):] if fallback else (chosen,)
@@ -255,14 +266,15 @@ def detector_boxes(image: np.ndarray, detector: str) -> list[list[float]]:
     first: what crop_calibration measures."""
     import cv2
 
-    if detector == "blazeface":
+    if detector in ("blazeface", "blazeface-full"):
         from helpers.photos import blazeface
 
-        boxes = [face.box for face in blazeface.detector("short")(image)]
+        kind = "full" if detector == "blazeface-full" else "short"
+        boxes = [face.box for face in blazeface.detector(kind)(image)]
     elif detector == "haar":
         gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(image[..., :3]),
                                              cv2.COLOR_RGB2GRAY))
-        boxes = [list(b) for b in _haar_boxes(gray, 24)]
+        boxes = [list(b) for b in _haar_boxes(gray, MIN_FACE_PIXELS)]
     else:
         import dlib
 

@@ -84,14 +84,18 @@ def package_predict_faces(faces: pd.DataFrame,
 
 
 def compare_on_faces(models: dict, faces: pd.DataFrame, package: bool = True,
-                     n_boot: int = 500) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                     n_boot: int = 500, mirrors: dict[str, bool] | None = None
+                     ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Each model (name -> Keras model) and the package on the same faces, in one run: gender
     accuracy and age MAE with bootstrap 95% intervals, milliseconds per face (each run its own
-    way: the course's models in batches from tf.data, the package one photo at a time with its
-    detector). Returns the table and each one's predictions."""
+    way: the course's models in batches from tf.data, each averaged with the mirror image where
+    `mirrors` says its run chose it, as `course predict` does; the package one photo at a time
+    with its detector). Returns the table and each one's predictions."""
     from helpers.scoring.evaluation import bootstrap, predict_faces
 
-    runs = {name: (lambda m=model: predict_faces(m, faces)) for name, model in models.items()}
+    flips = {name: bool((mirrors or {}).get(name, False)) for name in models}
+    runs = {name: (lambda m=model, flip=flips[name]: predict_faces(m, faces, flip_average=flip))
+            for name, model in models.items()}
     if package:
         predictor = package_predictor()
         runs[PACKAGE] = lambda: package_predict_faces(faces, predictor)
