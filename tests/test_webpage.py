@@ -51,6 +51,14 @@ def page_file(page_run, tmp_path_factory) -> Path:
                                   tmp_path_factory.mktemp("export") / "my-model.tflite")
 
 
+@pytest.fixture(scope="module")
+def book_file(page_run, tmp_path_factory) -> Path:
+    """The run exported as the book's build exports it (tools.webpage: its run folder named)."""
+    from tools import webpage
+
+    return webpage.export_run(page_run, tmp_path_factory.mktemp("book-export") / "course.tflite")
+
+
 def test_page_file_takes_one_face_with_builtin_operators_only(page_file, page_run):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -79,6 +87,7 @@ def test_page_file_carries_what_predict_reads(page_file, page_run):
     assert meta["detector"]["haar_crop"] == faces.UTKFACE_CROP
     assert meta["trained_on"].startswith(f"{config['n_train']:,} ")
     assert "preset smoke" in meta["trained_on"]
+    assert meta["run"] is None  # chapter 8's export; the book's names its run folder
 
 
 def test_page_file_answers_like_the_keras_model(page_file, page_run):
@@ -119,14 +128,14 @@ def browser_or_skip():
 
 
 @pytest.fixture(scope="module")
-def built_page(page_file, tmp_path_factory) -> Path:
+def built_page(book_file, tmp_path_factory) -> Path:
     """The page, built by tools.webpage with the exported model, in a folder of its own."""
     from tools import webpage
 
     if not webpage.ensure_runtime():
         pytest.skip("npm could not install LiteRT.js: the page has no runtime here")
     html = tmp_path_factory.mktemp("html")
-    webpage.build_page(html, page_file)
+    webpage.build_page(html, book_file)
     return html
 
 
@@ -228,6 +237,8 @@ def test_the_page_finds_the_faces_and_answers_as_predict_does(page, page_run, ph
     assert len(want["faces"]) >= (2 if name == "pair" else 1)
     assert_same(course["faces"], want["faces"])
     assert not [url for url in page.requests if not url.startswith("http://127.0.0.1:")]
+    assert "course predict --detect --json --model runs/run/model.keras" in \
+        page.page.text_content("#models")
 
 
 def test_a_photo_without_a_face_says_so(page, photos):

@@ -120,7 +120,7 @@ def export_run(run: Path, out: Path) -> Path:
     from helpers.photos.deploy import export_for_page
 
     folder = RunFolder(run)
-    return export_for_page(folder.load_model(), folder.config(), out)
+    return export_for_page(folder.load_model(), folder.config(), out, run=Path(run).name)
 
 
 def chapter_run(name: str) -> Path | None:

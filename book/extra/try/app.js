@@ -297,6 +297,11 @@ function describe() {
     item.textContent = `${label}: ${meta.model} (${meta.description}), trained on ${meta.trained_on}` +
       (meta.data_source === "utkface" ? "." :
         ". It has never seen a real face: its answers mean nothing, only the plumbing is real.");
+    if (meta.run) {
+      const code = document.createElement("code");
+      code.textContent = `course predict --detect --json --model runs/${meta.run}/model.keras PHOTO`;
+      item.append(" The same model in Python, from the folder where the chapters ran: ", code);
+    }
     list.append(item);
   }
 }

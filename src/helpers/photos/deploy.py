@@ -102,10 +102,11 @@ PAGE_METADATA = "age_gender_course"  # the name of the metadata entry inside the
 PAGE_FORMAT = 1  # bumped when the page needs something new from the file
 
 
-def page_metadata(model: keras.Model, config: dict) -> dict:
+def page_metadata(model: keras.Model, config: dict, run: str | None = None) -> dict:
     """What the browser page needs beside the network, from the model and its run's config: the
     input, the heads, the mirror averaging and 90% interval `course train` chose, the age bands of
-    the interval, and how faces are found and framed (the same constants as helpers.photos)."""
+    the interval, and how faces are found and framed (the same constants as helpers.photos);
+    `run`, the name of the run folder it came from, lets the page say how to ask Python."""
     from helpers.data.split import AGE_BAND_LABELS, AGE_BANDS
     from helpers.learn.calibration import prediction_options
     from helpers.photos import blazeface, faces
@@ -122,6 +123,7 @@ def page_metadata(model: keras.Model, config: dict) -> dict:
         "synthetic stand-in faces"
     return {
         "format": PAGE_FORMAT,
+        "run": run,
         "model": config.get("model", model.name),
         "description": config.get("description", ""),
         "trained_on": f"{config.get('n_train', 0):,} {kind} (preset {preset}, "
@@ -191,14 +193,15 @@ def operator_names(path: str | Path) -> list[str]:
     return sorted(set(found))
 
 
-def export_for_page(model: keras.Model, config: dict, path: str | Path) -> Path:
+def export_for_page(model: keras.Model, config: dict, path: str | Path,
+                    run: str | None = None) -> Path:
     """The model as one .tflite file for the book's browser page: one face at a time, only
     TensorFlow Lite's built-in operators (to_tflite_one_face), and page_metadata inside."""
     from helpers.taught import to_tflite_one_face
 
     path = Path(path)
     to_tflite_one_face(model, path)
-    path.write_bytes(with_metadata(path.read_bytes(), page_metadata(model, config)))
+    path.write_bytes(with_metadata(path.read_bytes(), page_metadata(model, config, run)))
     return path
 
 
