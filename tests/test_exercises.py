@@ -30,3 +30,26 @@ def test_one_of_is_case_insensitive():
     check = one_of("classification", "Classification task")
     assert check(" CLASSIFICATION ") is None
     assert check("regression") is not None
+
+
+def test_a_students_install_holds_no_solutions(monkeypatch, capsys):
+    from helpers import exercises
+
+    exercises.solutions.cache_clear()
+    monkeypatch.setattr(exercises, "solutions_file", lambda: None)  # as installed from a wheel
+    try:
+        make_question().solution()
+        assert exercises.NO_SOLUTIONS in capsys.readouterr().out
+    finally:
+        exercises.solutions.cache_clear()
+
+
+def test_the_package_data_ships_no_solutions():
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    shipped = data["package-data"]["helpers"]
+    assert not [pattern for pattern in shipped if "questions" in pattern or "solution" in pattern]
+    assert not list((ROOT / "src").rglob("solutions*.json"))

@@ -1,8 +1,8 @@
 """Generate the library from the chapters (as d2l.ai does): the code a chapter teaches is written
 once, in a notebook cell whose first line is `#@save`, and copied from there into
-`helpers/taught.py`; each exercise's solution cells are copied into
-`helpers/questions/solutions.json`, which `q.solution()` prints. Both files say "generated, do not
-edit"; `tests/test_codegen.py` fails when they differ from the notebooks.
+`helpers/taught.py`; each exercise's solution cells are copied into `teacher/solutions.json`
+(outside the package students install), which `q.solution()` prints where a teacher has it. Both
+files are generated; `tests/test_codegen.py` fails when they differ from the notebooks.
 
     python -m tools.codegen          # rewrite both files from notebooks/
     python -m tools.codegen --check  # exit 1 when they are out of date
@@ -20,7 +20,7 @@ MARKER = "#@save"
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TAUGHT = ROOT / "src" / "helpers" / "taught.py"
-SOLUTIONS = ROOT / "src" / "helpers" / "questions" / "solutions.json"
+SOLUTIONS = ROOT / "teacher" / "solutions.json"  # teachers' only: the package does not ship it
 REGENERATE = "python3 tasks.py save"
 
 TAUGHT_HEADER = f'''"""The code the chapters teach, copied from their `#@save` cells.
@@ -127,7 +127,7 @@ def solution_sources(folder: Path = NOTEBOOKS) -> dict[str, str]:
 
 
 def generate_solutions(folder: Path = NOTEBOOKS) -> str:
-    """The text of helpers/questions/solutions.json: {label: solution code}."""
+    """The text of teacher/solutions.json: {label: solution code}."""
     return json.dumps(solution_sources(folder), indent=1, ensure_ascii=False) + "\n"
 
 

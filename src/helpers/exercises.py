@@ -20,12 +20,31 @@ import numpy as np
 Checker = Callable[[Any], "str | None"]  # returns None when right, else what is wrong
 
 
+SOLUTIONS_ENV = "COURSE_SOLUTIONS"  # a teacher's copy of teacher/solutions.json
+NO_SOLUTIONS = ("The worked solution is below the exercise in the book and in the teacher's "
+                "edition of this notebook; the package students install holds none.")
+
+
+def solutions_file() -> Path | None:
+    """The teachers' solutions (teacher/solutions.json of the repository, which the package does
+    not ship): $COURSE_SOLUTIONS, else the checkout this package is installed from (editable),
+    else None."""
+    import os
+
+    given = os.environ.get(SOLUTIONS_ENV)
+    if given:
+        return Path(given)
+    checkout = Path(__file__).resolve().parents[2] / "teacher" / "solutions.json"
+    return checkout if checkout.is_file() else None
+
+
 @cache
 def solutions() -> dict[str, str]:
-    """Every exercise's solution code, by label: the notebooks' own solution cells, copied into
-    questions/solutions.json by `python3 tasks.py save` (tools.codegen)."""
-    path = Path(__file__).resolve().parent / "questions" / "solutions.json"
-    return json.loads(path.read_text())
+    """Every exercise's solution code, by label, where a teacher has them (solutions_file): the
+    notebooks' own solution cells, copied by `python3 tasks.py save` (tools.codegen); {} in a
+    student's install."""
+    path = solutions_file()
+    return json.loads(path.read_text()) if path is not None else {}
 
 
 class NotAnswered:
@@ -99,7 +118,10 @@ class Question:
 
     @property
     def solution_text(self) -> str:
-        """The code of the exercise's solution cells (copied from the notebook by codegen)."""
+        """The code of the exercise's solution cells (copied from the notebook by codegen), where
+        this install has the teachers' solutions; else where to find the solution."""
+        if not solutions():
+            return NO_SOLUTIONS
         return solutions().get(self.label, f"(no solution cells for {self.label} in the notebook)")
 
     def check(self, answer: Any = ____) -> bool:
