@@ -269,7 +269,7 @@ def test_the_bootstrap_resamples_people_not_photos():
     assert by_person["low"] <= by_person["value"] <= by_person["high"]
     assert by_person["high"] - by_person["low"] > 3 * (by_photo["high"] - by_photo["low"])
     other = frame.assign(abs_error=frame["abs_error"] - 1)
-    diff = grouped.paired_difference(frame, other)
+    diff = grouped.paired_difference_by_person(frame, other)
     assert diff["value"] == pytest.approx(-1) and diff["low"] == pytest.approx(-1)
     with pytest.raises(ValueError, match="empty"):
         grouped.person_bootstrap(frame.iloc[:0])

@@ -116,7 +116,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
         package_on_photos,
         predict_cut,
     )
-    from helpers.scoring.grouped import paired_difference
+    from helpers.scoring.grouped import paired_difference_by_person
 
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -144,7 +144,7 @@ def record(fgnet_dir: Path, utkface_dir: Path, models: dict[str, Path],
             both = [runs[(name, k)].dropna(subset=["age_pred"]) for k in ("box", kind)]
             same = set(both[0]["file"]) & set(both[1]["file"])
             a, b = (f[f["file"].isin(same)] for f in both)
-            differences[f"{name}: {kind} - box"] = paired_difference(a, b, n_boot=n_boot)
+            differences[f"{name}: {kind} - box"] = paired_difference_by_person(a, b, n_boot=n_boot)
     # Bands, kinds of photo and the worst photos: on the crop `course predict --detect` cuts.
     crops = {name: predict_crop(Path(run) / "model.keras") for name, run in models.items()}
     bands = {name: _records(bands_side_by_side(runs[(name, crops[name])], utk[name], 500))

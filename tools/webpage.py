@@ -91,14 +91,14 @@ def copy_runtime(out: Path) -> None:
         shutil.copy(MODULES / package / "package.json", out / f"{package}-package.json")
 
 
-def build_page(html: Path, model_file: Path | None = None, runtime: bool = True) -> Path:
+def build_page(html: Path, model_file: Path | None = None) -> Path:
     """HTML/try/: the page's own files, the runtime, BlazeFace, and the course model (a .tflite
     written by deploy.export_for_page) when one is given. Returns the page's folder."""
     from helpers.photos import blazeface
 
     page = html / "try"
     shutil.copytree(PAGE, page, dirs_exist_ok=True)
-    if runtime and ensure_runtime():
+    if ensure_runtime():
         copy_runtime(page / "litert")
     models = page / "models"
     models.mkdir(exist_ok=True)

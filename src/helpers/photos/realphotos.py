@@ -15,6 +15,7 @@ from helpers.data.photos import PHOTO_AGE_BANDS, band_of
 from helpers.photos.faces import detect_faces, read_image
 from helpers.photos.predict import predict_photo
 from helpers.scoring.grouped import person_bootstrap
+from helpers.taught import paired_difference
 
 SHARES = {"found": "a face found", "gender_right": "gender right",
           "band_exact": "age band right", "band_one_off": "age band right or next to it"}
@@ -121,14 +122,12 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
 def paired_gap(first: pd.DataFrame, second: pd.DataFrame, share: str = "gender_right",
                n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
     """The difference of a share between two ways of answering on the same photos (first minus
-    second), with a paired bootstrap 95% interval: the same photos are resampled for both."""
+    second), with chapter 3's paired bootstrap 95% interval: the same photos resampled for both."""
     if set(first["file"]) != set(second["file"]):
         raise ValueError("a paired difference needs the same photos on both sides")
     both = first[["file", share]].merge(second[["file", share]], on="file")
-    both["difference"] = both[f"{share}_x"].astype(float) - both[f"{share}_y"].astype(float)
-    ci = person_bootstrap(both, "difference", n_boot=n_boot, seed=seed, group="file")
-    return {"difference": ci["value"], "low": ci["low"], "high": ci["high"],
-            "photos": ci["photos"]}
+    gap = paired_difference(both[f"{share}_y"], both[f"{share}_x"], n_boot=n_boot, seed=seed)
+    return {**gap, "photos": len(both)}
 
 
 def detector_table(photos: pd.DataFrame, detectors: tuple[str, ...] = ("haar", "blazeface")

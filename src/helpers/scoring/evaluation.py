@@ -146,10 +146,19 @@ def errors_by(predictions: pd.DataFrame, column: str = "age_band") -> pd.DataFra
         gender_accuracy=("correct", "mean"))
 
 
+def face_values(predictions: pd.DataFrame, metric: str) -> np.ndarray:
+    """One value per face whose mean is the metric: 1/0 for a right gender, the absolute age
+    error for the age MAE."""
+    if metric == "gender_accuracy":
+        return (predictions["gender_pred"] == predictions["gender"]).to_numpy(float)
+    if metric == "age_mae":
+        return predictions["age_error"].abs().to_numpy(float)
+    raise ValueError(f"metric {metric!r}: gender_accuracy or age_mae")
+
+
 METRICS: dict[str, Callable[[pd.DataFrame], float]] = {
-    "gender_accuracy": lambda f: float((f["gender"] == f["gender_pred"]).mean()),
-    "age_mae": lambda f: float(f["age_error"].abs().mean()),
-}
+    metric: (lambda f, metric=metric: float(face_values(f, metric).mean()))
+    for metric in ("gender_accuracy", "age_mae")}
 
 
 def bootstrap(predictions: pd.DataFrame, metric: str = "gender_accuracy", n_boot: int = 1000,
@@ -359,16 +368,6 @@ def with_training_share(table: pd.DataFrame, train: pd.DataFrame, column: str) -
     out.insert(0, "train_faces", [int(counts.get(g, 0)) for g in out.index])
     out.insert(1, "train_share", out["train_faces"] / len(frame))
     return out
-
-
-def face_values(predictions: pd.DataFrame, metric: str) -> np.ndarray:
-    """One value per face whose mean is the metric: 1/0 for a right gender, the absolute age
-    error for the age MAE."""
-    if metric == "gender_accuracy":
-        return (predictions["gender_pred"] == predictions["gender"]).to_numpy(float)
-    if metric == "age_mae":
-        return predictions["age_error"].abs().to_numpy(float)
-    raise ValueError(f"metric {metric!r}: gender_accuracy or age_mae")
 
 
 def largest_gap(table: pd.DataFrame, metric: str = "gender_accuracy",

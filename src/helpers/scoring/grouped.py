@@ -41,7 +41,7 @@ def person_bootstrap(frame: pd.DataFrame, value: str = "abs_error", n_boot: int 
             "photos": len(frame), "people": len(people)}
 
 
-def paired_difference(a: pd.DataFrame, b: pd.DataFrame, value: str = "abs_error",
+def paired_difference_by_person(a: pd.DataFrame, b: pd.DataFrame, value: str = "abs_error",
                       n_boot: int = 1000, seed: int = 0, group: str = "person") -> dict:
     """Mean of b[value] - a[value] over the same photos (rows aligned on 'file'), with a
     person-level bootstrap interval: is b really better or worse than a?"""
