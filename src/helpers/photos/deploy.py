@@ -130,7 +130,6 @@ def page_metadata(model: keras.Model, config: dict, run: str | None = None) -> d
                       f"seed {config.get('seed', 0)})",
         "data_source": config.get("data_source", ""),
         "input": {"size": size, "channels": channels, "resize": "area"},
-        "heads": sorted(model.output.keys()) if isinstance(model.output, dict) else [],
         "mirror": options["mirror"],
         "interval": None if q is None else {
             "coverage": interval.get("coverage", 0.9), "spread": interval.get("spread", "1 year"),

@@ -374,9 +374,9 @@ def largest_gap(table: pd.DataFrame, metric: str = "gender_accuracy",
                 predictions: pd.DataFrame | None = None, n_boot: int = 1000,
                 seed: int = 0) -> dict:
     """The best and worst group of a group_scores table for one metric and the gap between them;
-    with the predictions the table was made from, the gap's 95% bootstrap interval. The two
-    groups are different faces, so each group's faces are resampled on their own (not paired):
-    an interval that holds 0 means this test split cannot tell the gap from chance."""
+    with the predictions the table was made from, the gap's 95% interval (chapter 7's
+    gap_interval: the groups are different faces, each resampled on its own; positive: the best
+    group is better). An interval that holds 0: this test split cannot tell the gap from chance."""
     higher_is_better = metric != "age_mae"
     values = table[metric]
     best = values.idxmax() if higher_is_better else values.idxmin()
@@ -388,14 +388,12 @@ def largest_gap(table: pd.DataFrame, metric: str = "gender_accuracy",
         frame = predictions
         if column == "age_band" and column not in frame:
             frame = frame.assign(age_band=age_band(frame["age"]).array)
-        rng = np.random.default_rng(seed)
-        means = {}
-        for name in (best, worst):
-            part = face_values(frame[frame[column] == name], metric)
-            means[name] = part[rng.integers(0, len(part), (n_boot, len(part)))].mean(axis=1)
-        gaps = (means[best] - means[worst]) * (1 if higher_is_better else -1)  # > 0: best better
-        low, high = np.percentile(gaps, [2.5, 97.5])
-        out.update(gap_low=float(low), gap_high=float(high))
+        from helpers.taught import gap_interval
+
+        values = {name: face_values(frame[frame[column] == name], metric) for name in (best, worst)}
+        better, other = (best, worst) if higher_is_better else (worst, best)
+        low, high = gap_interval(values[better], values[other], n_boot=n_boot, seed=seed)
+        out.update(gap_low=low, gap_high=high)
     return out
 
 
