@@ -2,7 +2,7 @@
 """The course's commands; each sets up its own virtual environment (.venv) first.
 
     python3 tasks.py book             build the book (HTML in _build/html), with its browser
-                                      page (try/: LiteRT.js from npm, chapter 8's model)
+                                      page (try/: LiteRT.js from npm, chapter 9's model)
     python3 tasks.py book --student   build the student edition, without solutions
     python3 tasks.py test             run the whole test suite (lint, helpers, notebooks, book,
                                       the browser page in Debian's Chromium: apt-get as root)
@@ -164,7 +164,7 @@ def build_book(preset: str | None, student: bool = False, out: Path | None = Non
 
 
 def add_try_page(html: Path, source: Path, env: dict) -> None:
-    """The browser page's runtime and models (tools.webpage), with the model chapter 8 used:
+    """The browser page's runtime and models (tools.webpage), with the model chapter 9 used:
     run in the folder where the chapters ran, so that it finds their runs folder."""
     run(PY, "-m", "tools.webpage", "--html", html, "--chapter-model", "mobilenetv2",
         env={**env, "PYTHONPATH": str(ROOT)}, cwd=source / "notebooks")
@@ -192,7 +192,7 @@ def ensure_browser() -> None:
 
 
 def chapter_models() -> list[str]:
-    """The models the chapters train or load with chapter_model (chapters 7 and 8)."""
+    """The models the chapters train or load with chapter_model (chapters 8 and 9)."""
     found: list[str] = []
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:

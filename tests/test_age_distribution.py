@@ -1,4 +1,4 @@
-"""Chapter 4's age distribution head and chapter 7's conformal intervals."""
+"""Chapter 5's age distribution head and chapter 8's conformal intervals."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.edition import release
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.slow
@@ -58,7 +60,7 @@ def editions(tmp_path_factory, executed,
              executed_chapters) -> dict[str, tuple[Path, subprocess.Popen]]:
     """Both editions' builds from the executed chapters, started together (two processes:
     Sphinx works on one core), each waited for by the tests that read it; the browser page
-    takes chapter 8's model from the chapters' runs folder."""
+    takes chapter 9's model from the chapters' runs folder."""
     started = {}
     runs = {"COURSE_RUNS": str(executed_chapters.runs),
             "COURSE_CACHE": str(executed_chapters.cache)}
@@ -111,7 +113,7 @@ def test_chapter_titles_are_numbered_once_and_badges_open_the_plain_edition(book
         title = re.search(r"<title>(.*?)</title>", html, flags=re.S)[1]
         assert not re.search(r"\b(\d+)\.\s+\1\.\s", page_text(page)), f"{page.name}: '3. 3.'"
         assert re.match(r"\s*\d+\.\s+[^\d\s]", title), f"{page.name}: '{title}' not numbered once"
-        assert f"/blob/main/colab/{page.stem}.ipynb" in html, f"{page.name}: badges"
+        assert f"/blob/{release(ROOT)}/colab/{page.stem}.ipynb" in html, f"{page.name}: badges"
 
 
 def test_student_edition_has_no_solutions(editions):
@@ -129,11 +131,11 @@ def test_the_browser_page_is_in_the_book_with_chapter_8s_model(book):
     page = (book / "book" / "try-it.html").read_text()
     assert 'src="../try/index.html"' in page and 'allow="camera"' in page
     assert 'href="try-it.html"' in (book / "book" / "intro.html").read_text()
-    assert 'try-it.html' in (book / "notebooks" / "08_your_own_photos.html").read_text()
+    assert 'try-it.html' in (book / "notebooks" / "09_your_own_photos.html").read_text()
     folder = book / "try"
     assert (folder / "index.html").is_file() and (folder / "app.js").is_file()
     assert (folder / "models" / "blazeface_short_range.tflite").is_file()
-    assert (folder / "models" / "course-model.tflite").is_file(), "chapter 8's model, exported"
+    assert (folder / "models" / "course-model.tflite").is_file(), "chapter 9's model, exported"
     if shutil.which("npm"):
         assert (folder / "litert" / "core" / "index.js").is_file()
     assert not list((book / "_static").rglob("app.js")), "the page's scripts stay on its page"

@@ -30,7 +30,7 @@ def _code(path):
 def test_a_change_to_a_saved_cell_makes_the_check_fail(tmp_path):
     folder = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", folder)
-    path = folder / "03_scratch_cnn.ipynb"
+    path = folder / "04_scratch_cnn.ipynb"
     nb = json.loads(path.read_text())
     cell = next(c for c in nb["cells"] if "".join(c["source"]).startswith("#@save\nimport keras"))
     cell["source"] = [line.replace("Dropout(0.3", "Dropout(0.5") for line in cell["source"]]
@@ -61,17 +61,17 @@ def test_the_library_runs_the_chapters_code():
 
 # What each chapter's code cells must show (a course on CNNs puts the CNN in front of students).
 TAUGHT_IN = {
-    "03_scratch_cnn": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "keras.Input",
+    "04_scratch_cnn": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "keras.Input",
                        ".compile(", ".fit(", "EarlyStopping", "ReduceLROnPlateau"],
-    "04_making_it_better": ["BatchNormalization", "GlobalAveragePooling2D", "RandomFlip",
+    "05_making_it_better": ["BatchNormalization", "GlobalAveragePooling2D", "RandomFlip",
                             "RandomRotation", "EarlyStopping", "ModelCheckpoint",
                             "BackupAndRestore", "keras.optimizers.SGD", "CosineDecay"],
-    "05_transfer_learning": ["keras.applications", "include_top=False", "trainable = False",
+    "06_transfer_learning": ["keras.applications", "include_top=False", "trainable = False",
                              "BinaryFocalCrossentropy", "preprocess_input", "prepare_phase(",
                              "precision_recall_curve"],
-    "06_how_much_data": ["softmax", "sparse_categorical_crossentropy"],
-    "07_where_it_fails": ["GradientTape", "tape.gradient"],
-    "08_your_own_photos": ["TFLiteConverter", "Optimize.DEFAULT"],
+    "07_how_much_data": ["softmax", "sparse_categorical_crossentropy"],
+    "08_where_it_fails": ["GradientTape", "tape.gradient"],
+    "09_your_own_photos": ["TFLiteConverter", "Optimize.DEFAULT"],
 }
 
 

@@ -16,8 +16,8 @@ from tools.myst import Context, fill, myst_left, to_markdown
 EDITION_NOTEBOOKS = sorted(p for folder in edition.EDITIONS
                            for p in (ROOT / folder).glob("*.ipynb"))
 CTX = Context(citations={"lecun1998": ("LeCun et al.", "1998", "https://doi.org/x")},
-              labels={"ch03-recorded": ("A recorded run", "03_scratch_cnn")},
-              documents={"03_scratch_cnn": ("chapter 3, One CNN", "https://colab/03")},
+              labels={"ch04-recorded": ("A recorded run", "04_scratch_cnn")},
+              documents={"04_scratch_cnn": ("chapter 4, One CNN", "https://colab/03")},
               chapter="05_transfer")
 
 
@@ -30,15 +30,15 @@ def test_the_scanner_finds_roles_directives_and_labels():
 
 def test_roles_and_directives_become_plain_markdown():
     text = ("(lab)=\n## Head\n\nA CNN {cite}`lecun1998` trains on {glue:text}`n_train:,d` faces "
-            "({glue:text}`share:.1%`); see {ref}`ch03-recorded` and {ref}`the run <ch03-recorded>`."
+            "({glue:text}`share:.1%`); see {ref}`ch04-recorded` and {ref}`the run <ch04-recorded>`."
             "\n\n```{admonition} Learning objectives\n:class: tip\n- one\n```\n\n"
             "````{note}\nNested:\n```python\nx = 1\n```\n````\n\nTerm\n: its definition\n\n"
-            "```{exercise} Colour\n:label: ch05-ex1\nHow many?\n```\n")
+            "```{exercise} Colour\n:label: ch06-ex1\nHow many?\n```\n")
     out = to_markdown(text, CTX)
     assert myst_left(out) == []
     assert "A CNN ([LeCun et al., 1998](https://doi.org/x)) trains on {{n_train:,d}} faces" in out
-    assert "*A recorded run* (in [chapter 3, One CNN](https://colab/03))" in out
-    assert "the run (in [chapter 3" in out
+    assert "*A recorded run* (in [chapter 4, One CNN](https://colab/03))" in out
+    assert "the run (in [chapter 4" in out
     assert "> **Learning objectives**\n>\n> - one" in out
     assert "> **Note**\n>\n> Nested:\n> ```python\n> x = 1\n> ```" in out
     assert "- **Term**: its definition" in out
@@ -97,15 +97,16 @@ def test_each_chapter_is_in_both_editions_with_its_solutions_folded_or_absent():
         assert len(heads) == exercises, path.name
         number = edition.chapter_number(path.stem)
         assert teacher["cells"][0]["source"].startswith(f"# {number}. ")
-        assert f"/blob/main/colab-student/{path.name}" in student["cells"][0]["source"]
+        badge = f"/blob/{edition.release(ROOT)}/colab-student/{path.name}"
+        assert badge in student["cells"][0]["source"]
 
 
 def test_chapters_that_train_ask_colab_and_kaggle_for_a_gpu():
     gpu = {p.stem: json.loads(p.read_text())["metadata"].get("accelerator") == "GPU"
            for p in sorted((ROOT / "colab").glob("*.ipynb"))}
-    assert gpu["03_scratch_cnn"] and gpu["05_transfer_learning"]
+    assert gpu["04_scratch_cnn"] and gpu["06_transfer_learning"]
     assert not gpu["01_supervised_learning"]
-    meta = json.loads((ROOT / "colab" / "03_scratch_cnn.ipynb").read_text())["metadata"]
+    meta = json.loads((ROOT / "colab" / "04_scratch_cnn.ipynb").read_text())["metadata"]
     assert meta["kaggle"]["isGpuEnabled"] and meta["colab"]["gpuType"]
 
 
@@ -120,3 +121,11 @@ def test_sync_rewrites_only_the_first_two_cells_and_is_idempotent():
             if i not in (0, first_code):
                 assert old == new
         assert not once["cells"][0]["source"].startswith("# 1")  # the book numbers chapters
+
+
+def test_no_edition_installs_a_moving_branch():
+    """The set-up cells of both editions install the release tag, never `main`."""
+    for folder in ("colab", "colab-student"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            text = path.read_text()
+            assert "@main" not in text and f"@{edition.release(ROOT)}\\\"" in text, path.name

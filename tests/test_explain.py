@@ -43,7 +43,7 @@ def test_gender_activation_is_restored_after_explaining():
 
 
 def test_an_ensemble_is_explained_through_its_members_logits():
-    """Chapter 5's two tops: the heatmap follows the mean of their gender logits, and both
+    """Chapter 6's two tops: the heatmap follows the mean of their gender logits, and both
     members get their sigmoid back."""
     nets = [transfer_model("mobilenetv2", 32, weights=None) for _ in range(2)]  # one trunk
     both = ensemble(nets)
@@ -61,7 +61,7 @@ def test_an_ensemble_is_explained_through_its_members_logits():
 
 
 def test_an_average_of_scratch_cnns_is_explained_member_by_member():
-    """Chapter 4's `averaged` of two flat CNNs: one (front, back) per member. Two members with
+    """Chapter 5's `averaged` of two flat CNNs: one (front, back) per member. Two members with
     the same weights are the single network again, so their heatmap is its heatmap; members
     with different weights give a heatmap of their own, and both get their sigmoid back."""
     images = np.random.default_rng(5).uniform(0, 255, (3, 32, 32, 3)).astype("float32")

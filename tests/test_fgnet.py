@@ -564,7 +564,7 @@ def test_fine_tuning_a_saved_transfer_model_trains_its_top_on_cached_features(tm
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32)
     ages = np.linspace(5, 60, 8)
-    for saved in (one.model, two):  # one top, and chapter 5's two tops averaged
+    for saved in (one.model, two):  # one top, and chapter 6's two tops averaged
         saved.save(tmp_path / "model.keras")
         model = keras.models.load_model(tmp_path / "model.keras")  # as course finetune does
         assert finetune._trunk_and_top(model) is not None  # its trunk runs once per view

@@ -121,13 +121,13 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
     assert (config["age_weight"], config["learning_rate"], config["schedule"]) == (
         spec.age_weight, spec.learning_rate, spec.schedule)
     assert config.get("members", 1) == models.default_members(spec, get_preset("cpu"))
-    if config.get("members", 1) > 1:  # chapter 4 quotes each network alone and their average
+    if config.get("members", 1) > 1:  # chapter 5 quotes each network alone and their average
         assert config["member_seeds"] == list(range(config["seed"], config["seed"]
                                                     + config["members"]))
         assert len(config["val_per_member"]) == config["members"]
     if spec.backbone:
         assert tuple(config["views"]) == spec.views
-        # chapter 5 quotes each top and their average; a run that met its time budget
+        # chapter 6 quotes each top and their average; a run that met its time budget
         # (transfer_minutes) before the preset's last top says how many it skipped
         tops = config.get("tops", 1)
         assert tops + config.get("tops_skipped", 0) == get_preset("cpu").transfer_tops, config
@@ -135,7 +135,7 @@ def test_each_recorded_cpu_run_was_trained_as_course_train_trains_it_today(recor
 
 
 def test_the_fgnet_record_scored_the_models_course_train_trains_today():
-    """Chapter 9 quotes results/fgnet-cpu.json as the `course train --preset cpu` models."""
+    """Chapter 10 quotes results/fgnet-cpu.json as the `course train --preset cpu` models."""
     from helpers.config import get_preset
     from helpers.scoring.evaluation import recorded_file
 
@@ -152,7 +152,7 @@ def test_the_fgnet_record_scored_the_models_course_train_trains_today():
 
 
 def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
-    """Chapter 9 quotes the record's cross-validation as what `course finetune` buys."""
+    """Chapter 10 quotes the record's cross-validation as what `course finetune` buys."""
     from helpers.learn import finetune
     from helpers.scoring.evaluation import recorded_file
 
@@ -160,10 +160,10 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
     assert (tuned["epochs"], tuned["learning_rate"], tuned["batch_size"], tuned["jitters"]) == (
         finetune.EPOCHS, finetune.LEARNING_RATE, finetune.BATCH_SIZE, finetune.JITTERS), tuned
     assert (tuned["method"], tuned["copies"]) == (finetune.METHOD, finetune.COPIES), tuned
-    cv = tuned["cv"]  # chapter 9: the average did better than either of the two it averages
+    cv = tuned["cv"]  # chapter 10: the average did better than either of the two it averages
     assert cv["mae_after"] < min(cv["mae_tuned"], cv["mae_recalibrated"]), cv
     assert abs(cv["mae_recalibrated"] - cv["mae_tuned"]) < 0.5, cv  # "compete"
-    assert set(cv["by_age"]) == set(finetune.AGE_GROUPS), cv  # chapter 9 quotes "30 or more"
+    assert set(cv["by_age"]) == set(finetune.AGE_GROUPS), cv  # chapter 10 quotes "30 or more"
     from helpers.config import get_preset
     from helpers.taught import ensemble, transfer_model  # the weights it quotes: today's
 
@@ -176,7 +176,7 @@ def test_the_fgnet_record_fine_tuned_the_way_course_finetune_does_today():
 
 
 def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_them():
-    """Chapter 4's recorded section: scratch-run2-cpu is the same one-network command as
+    """Chapter 5's recorded section: scratch-run2-cpu is the same one-network command as
     scratch-one-cpu, scratch-augment-cpu differs in its augmentation only, scratch-cpu averages
     two networks of the same recipe, and what the prose says of them holds (flips kept: full
     augmentation's validation age error is higher, mirror or not, while its one-view gender

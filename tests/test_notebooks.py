@@ -34,15 +34,15 @@ def glued(path) -> dict[str, str]:
 
 
 def test_the_recorded_runs_quoted_are_each_models_default(executed_chapters):
-    """Chapters 3 and 5 quote the recorded test scores of the runs `course train` makes today
+    """Chapters 4 and 6 quote the recorded test scores of the runs `course train` makes today
     (scratch-cpu, not the older scratch-regression-cpu of the same model)."""
     from helpers.scoring.evaluation import recorded_file
 
-    ch03 = glued(executed_chapters.get(ROOT / "notebooks" / "03_scratch_cnn.ipynb"))
-    ch05 = glued(executed_chapters.get(ROOT / "notebooks" / "05_transfer_learning.ipynb"))
-    for glued_values, key, record in [(ch03, "ch03_rec_scratch", "scratch-cpu.json"),
-                                      (ch03, "ch03_rec_seed", "seed-cnn-cpu.json"),
-                                      (ch05, "ch05_rec", "mobilenetv2-cpu.json")]:
+    ch04 = glued(executed_chapters.get(ROOT / "notebooks" / "04_scratch_cnn.ipynb"))
+    ch06 = glued(executed_chapters.get(ROOT / "notebooks" / "06_transfer_learning.ipynb"))
+    for glued_values, key, record in [(ch04, "ch04_rec_scratch", "scratch-cpu.json"),
+                                      (ch04, "ch04_rec_seed", "seed-cnn-cpu.json"),
+                                      (ch06, "ch06_rec", "mobilenetv2-cpu.json")]:
         summary = recorded_file(record)["summary"]
         assert float(glued_values[f"{key}_mae"]) == pytest.approx(summary["age_mae"]), record
         assert float(glued_values[f"{key}_acc"]) == pytest.approx(summary["gender_accuracy"])

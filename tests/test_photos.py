@@ -1,5 +1,5 @@
 """Faces in real photos: MediaPipe's BlazeFace decoded by the course, the photo's subject first,
-labelled photos read and scored with intervals (chapter 8)."""
+labelled photos read and scored with intervals (chapter 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""helpers.plots and the label summaries of helpers.data used by chapter 2 (matplotlib on Agg)."""
+"""helpers.plots and the label summaries of helpers.data used by chapter 3 (matplotlib on Agg)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from tools.edition import install_source
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
-BRANCH = CONFIG["repository"]["branch"]
+BRANCH = "v" + tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
 def _name(requirement: str) -> str:
@@ -80,6 +80,7 @@ def test_notebook_is_committed_clean_and_launchable(path):
 def test_the_set_up_cell_installs_from_the_repository_and_checks_helpers():
     install = install_source(REPO_URL, BRANCH)
     assert f"age-gender-cnn-course @ git+{REPO_URL}@{BRANCH}" in install
+    assert "@main" not in install and BRANCH.startswith("v")  # a release tag, not a branch
     assert "from helpers.runtime import check_setup" in install and "check_setup()" in install
     compile(install, "set-up cell", "exec")
 

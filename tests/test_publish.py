@@ -47,7 +47,7 @@ def test_a_model_trained_by_publish_is_reused_by_the_chapters(synthetic_dir, tmp
 
 
 def test_the_published_build_lets_a_long_training_cell_finish(tmp_path):
-    """At the cpu preset a cell can train for longer than _config.yml's 1,200 s (chapter 3's
+    """At the cpu preset a cell can train for longer than _config.yml's 1,200 s (chapter 4's
     colour exercise took 1,628 s on all the faces, alone on 2 cores): publish builds from
     sources without the limit."""
     source = tasks.book_sources(tmp_path / "src", ROOT / "notebooks", cell_timeout=-1)

@@ -5,20 +5,58 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from helpers import runtime
 
 
 def test_check_setup_says_gpu_and_preset(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_PRESET", "smoke")
     monkeypatch.setattr(runtime, "gpu_names", lambda: [])
+    monkeypatch.setattr(runtime, "find_real_faces", lambda: None)
     message = runtime.check_setup()
-    assert "No GPU found" in message and "'smoke'" in message and "'cpu' preset" in message
+    assert "No GPU" in message and "'smoke'" in message and "set by COURSE_PRESET" in message
     assert message in capsys.readouterr().out
     monkeypatch.setattr(runtime, "gpu_names", lambda: ["/physical_device:GPU:0"])
     monkeypatch.setenv("COURSE_PRESET", "gpu")
     message = runtime.check_setup()
-    assert "GPU: /physical_device:GPU:0" in message and "use the" not in message
+    assert "GPU: /physical_device:GPU:0" in message and "Preset 'gpu'" in message
     assert runtime.is_course_helpers()
+
+
+def test_check_setup_chooses_the_preset_from_the_hardware_and_the_faces(monkeypatch, tmp_path):
+    """No $COURSE_PRESET: a GPU gets 'gpu', a CPU 'cpu', no real faces the stand-in at 'smoke';
+    the choice is exported for the chapter's later cells, and the faces' folder with it."""
+    import os
+
+    monkeypatch.delenv("COURSE_PRESET", raising=False)
+    monkeypatch.delenv("UTKFACE_DIR", raising=False)
+    for gpus, faces, expected in [(["GPU:0"], str(tmp_path), "gpu"), ([], str(tmp_path), "cpu"),
+                                  (["GPU:0"], None, "smoke")]:
+        monkeypatch.delenv("COURSE_PRESET", raising=False)
+        monkeypatch.setattr(runtime, "gpu_names", lambda gpus=gpus: gpus)
+        monkeypatch.setattr(runtime, "find_real_faces", lambda faces=faces: faces)
+        message = runtime.check_setup()
+        assert f"Preset '{expected}'" in message and os.environ["COURSE_PRESET"] == expected
+        assert ("synthetic stand-in" in message) == (faces is None)
+        if faces:
+            assert os.environ["UTKFACE_DIR"] == faces
+    monkeypatch.setenv("COURSE_PRESET", "huge")
+    with pytest.raises(ValueError, match="Unknown preset"):
+        runtime.check_setup()
+
+
+def test_find_real_faces_says_why_not(monkeypatch, capsys):
+    monkeypatch.delenv("UTKFACE_DIR", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    from helpers.data import find
+
+    monkeypatch.setattr(find, "KAGGLE_CANDIDATES", ())
+    monkeypatch.setattr(find, "on_kaggle", lambda: False)
+    monkeypatch.setattr(find, "in_colab", lambda: False)
+    assert runtime.find_real_faces() is None
+    assert "No real faces here" in capsys.readouterr().out
 
 
 def test_install_extra_does_nothing_when_the_module_is_there(monkeypatch, capsys):
@@ -50,3 +88,31 @@ def test_install_extra_says_to_restart_when_numpy_changed(monkeypatch, capsys):
 def test_the_extra_installs_from_where_the_course_came_from():
     source = runtime.installed_from()  # here: the editable install of this checkout
     assert source.startswith(("file://", "git+")) or source == runtime.PACKAGE
+
+
+def test_keep_runs_sets_the_runs_folder_for_later_cells(monkeypatch, tmp_path, capsys):
+    """keep_runs: a folder given, else Drive in Colab (mounted through google.colab), else
+    /kaggle/working on Kaggle; $COURSE_RUNS then names it for chapter_model."""
+    import os
+    import sys
+    import types
+
+    from helpers.data import find
+
+    monkeypatch.delenv("COURSE_RUNS", raising=False)
+    assert runtime.keep_runs(tmp_path / "mine") == (tmp_path / "mine").resolve()
+    assert os.environ["COURSE_RUNS"] == str((tmp_path / "mine").resolve())
+    assert "resumes from its last finished epoch" in capsys.readouterr().out
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(find, "in_colab", lambda: True)
+    monkeypatch.setattr(runtime, "DRIVE_MOUNT", str(tmp_path / "drive"))
+    kept = runtime.keep_runs()
+    assert mounted == [str(tmp_path / "drive")]
+    assert kept == (tmp_path / "drive" / "MyDrive" / "age-gender-course" / "runs").resolve()
+    monkeypatch.setattr(find, "in_colab", lambda: False)
+    monkeypatch.setattr(find, "on_kaggle", lambda: True)
+    monkeypatch.setattr(runtime, "KAGGLE_RUNS", str(tmp_path / "working" / "runs"))
+    assert runtime.keep_runs() == (tmp_path / "working" / "runs").resolve()

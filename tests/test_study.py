@@ -88,7 +88,7 @@ def test_course_study_writes_its_record(synthetic_dir, tmp_path, monkeypatch, ca
 
 
 def test_the_recorded_study_ran_as_course_study_runs_today():
-    """Chapter 6 quotes results/study-cpu.json as `course study --preset cpu`: a change to the
+    """Chapter 7 quotes results/study-cpu.json as `course study --preset cpu`: a change to the
     preset's backbone input or epochs needs the study re-made."""
     from helpers.config import get_preset
     from helpers.scoring.evaluation import recorded_file

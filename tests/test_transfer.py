@@ -217,7 +217,7 @@ def test_train_transfer_runs_both_phases_and_saves_phase1(synthetic_dir, tmp_pat
 
 
 def test_an_ensemble_averages_its_tops_behind_one_trunk(tmp_path):
-    """Chapter 5's `ensemble`: one model, one trunk, the mean of the tops' answers; saved and
+    """Chapter 6's `ensemble`: one model, one trunk, the mean of the tops' answers; saved and
     loaded like any model; a distribution head's probabilities are averaged too, so the
     ensemble still has a training view."""
     from helpers.taught import ensemble, training_view
@@ -303,14 +303,14 @@ def test_course_train_mobilenetv2_then_evaluate(synthetic_dir, tmp_path, capsys,
     assert [layer.name for layer in saved.layers[-1].layers[1:3]] == [
         "mobilenetv2_top_0", "mobilenetv2_top_1"]
     assert (out / "top1" / transfer.TOP_DONE).exists()
-    interval = config["age_interval"]  # a regression head: chapter 7's q per predicted age band
+    interval = config["age_interval"]  # a regression head: chapter 8's q per predicted age band
     assert interval["spread"] == "1 year" and set(interval["q_by_band"]) == set(AGE_BAND_LABELS)
     # The bands with too few validation faces are named, and they keep the overall q.
     fallback = re.search(r"validation faces were predicted in (.+): th\w+ keeps? the q", printed)
     assert fallback, printed
     for band in fallback.group(1).split(", "):
         assert interval["q_by_band"][band] == interval["q"]
-    # course train's minimum per band is the default of chapter 7's conformal_scales
+    # course train's minimum per band is the default of chapter 8's conformal_scales
     assert inspect.signature(conformal_scales).parameters["min_faces"].default == \
         calibration.MIN_BAND_FACES
     assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(synthetic_dir),

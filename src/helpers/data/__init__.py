@@ -1,6 +1,6 @@
 """The data, one concern a module: `find` (where UTKFace is, or the stand-in), `manifest` (its
 names parsed, its images checked, its defects counted), `split` (age bands, the seeded split) and
-`tables` (chapter 2's summaries). Everything is importable from `helpers.data` as well."""
+`tables` (chapter 3's summaries). Everything is importable from `helpers.data` as well."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Labelled real photos for the detect-crop-predict path (chapter 8): a folder of photos with a
+"""Labelled real photos for the detect-crop-predict path (chapter 9): a folder of photos with a
 `labels.csv` of `file,gender,age_band`, such as the FairFace sample (Kärkkäinen and Joo, 2021;
 CC BY 4.0). Found from an explicit path or $FAIRFACE_DIR; never downloaded."""
 

@@ -1,4 +1,4 @@
-"""The tables of chapter 2: labels by name, counts and shares, defects, comparisons."""
+"""The tables of chapter 3: labels by name, counts and shares, defects, comparisons."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What `course predict` and `course evaluate` use beside a trained model, chosen on the validation
 faces after training: whether each face is averaged with its mirror image, and the conformal
-scale of the 90% age interval (chapter 7)."""
+scale of the 90% age interval (chapter 8)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from helpers.learn.folder import RunFolder
 from helpers.scoring.evaluation import age_spread, predict_faces, score
 from helpers.taught import conformal_scale, conformal_scales
 
-# A band of predicted age with fewer validation faces keeps the q of all faces (chapter 7).
+# A band of predicted age with fewer validation faces keeps the q of all faces (chapter 8).
 MIN_BAND_FACES = 50
 
 
@@ -31,7 +31,7 @@ def calibrate(model: keras.Model, val: pd.DataFrame, coverage: float = 0.9) -> d
     faces: whether to average each face with its mirror image (kept when it lowers the age MAE
     without lowering gender accuracy), and the conformal scale of the 90% age interval: one for
     a distribution head (times each face's spread), one per band of predicted age for a
-    regression head (chapter 7)."""
+    regression head (chapter 8)."""
     views = {mirror: predict_faces(model, val, flip_average=mirror) for mirror in (False, True)}
     scores = {mirror: score(pred) for mirror, pred in views.items()}
     mirror = bool(scores[True]["age_mae"] < scores[False]["age_mae"]

@@ -1,6 +1,6 @@
 """What a little in-domain data buys: fine-tune a course model on FG-NET photos, recalibrate
-its ages with a straight line, average the two (chapter 9's `age_line` and `recalibrated`,
-chapter 4's `averaged`), each scored with people held out (grouped folds, scikit-learn's
+its ages with a straight line, average the two (chapter 10's `age_line` and `recalibrated`,
+chapter 5's `averaged`), each scored with people held out (grouped folds, scikit-learn's
 GroupKFold); and `course finetune`'s run, which writes the average.
 
 FG-NET has age labels only: the age head learns from them, and the gender head is held to the
@@ -85,7 +85,7 @@ def _freeze_batch_norm(model: keras.Model) -> None:
 
 def _trunk_and_top(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
     """The frozen trunk and trainable top of a transfer model (helpers.learn.transfer; the top of
-    chapter 5's `ensemble` averages several), else None."""
+    chapter 6's `ensemble` averages several), else None."""
     inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     trunks = [m for m in inner if m.name.endswith("_trunk")]
     tops = [m for m in inner if m.name.endswith("_top")]
@@ -101,7 +101,7 @@ def finetune_model(model: keras.Model, images: np.ndarray, ages: np.ndarray,
     """Fine-tune a course model in place on images (float32 0-255 at its input size) and ages,
     each image also mirrored and reframed `jitters` times; the gender head is held to the
     model's own first answers. A transfer model's frozen trunk runs once per view (its
-    features are cached), as in chapter 5."""
+    features are cached), as in chapter 6."""
     if len(images) != len(ages) or len(images) == 0:
         raise ValueError(f"{len(images)} images and {len(ages)} ages: need as many, at least 1")
     seed_everything(seed)
@@ -119,7 +119,7 @@ def finetune_model(model: keras.Model, images: np.ndarray, ages: np.ndarray,
         trunk, net = parts
         x = np.asarray(trunk.predict(x, batch_size=64, verbose=0))
     y_gender = np.asarray(net.predict(x, batch_size=64, verbose=0)["gender"], np.float32)
-    trains = training_view(net)  # a distribution head trains on its probabilities (chapter 4)
+    trains = training_view(net)  # a distribution head trains on its probabilities (chapter 5)
     compile_model(trains, keras.optimizers.Adam(learning_rate), age_weight=1.0,
                   gender_weight=1.0, **age_head_loss(trains))
     trains.fit(x, {"age": y_age, "gender": y_gender}, epochs=epochs, batch_size=batch_size,

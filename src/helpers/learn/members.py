@@ -1,6 +1,6 @@
 """Several networks of one recipe trained side by side, each in its own process (its own seed,
 threads and folder `member{k}`, to resume from), for `course train` to save as their average
-(chapter 4). TensorFlow is imported by the processes, not by this module. When the time budget
+(chapter 5). TensorFlow is imported by the processes, not by this module. When the time budget
 stops a network, the one that goes on alone is restarted from its last finished epoch with every
 core (a process's TensorFlow threads are fixed when it starts)."""
 

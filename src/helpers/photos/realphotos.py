@@ -1,4 +1,4 @@
-"""A model on labelled real photos (chapter 8): each photo's faces are found, the labelled face
+"""A model on labelled real photos (chapter 9): each photo's faces are found, the labelled face
 chosen (faces.detect_faces puts it first: the largest, or a nearly as large face nearer the
 centre), cut as UTKFace's crops are, and its gender and FairFace age band compared with the
 photo's labels. A photo where no face is found counts as a wrong answer."""
@@ -122,7 +122,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
 def paired_gap(first: pd.DataFrame, second: pd.DataFrame, share: str = "gender_right",
                n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
     """The difference of a share between two ways of answering on the same photos (first minus
-    second), with chapter 3's paired bootstrap 95% interval: the same photos resampled for both."""
+    second), with chapter 4's paired bootstrap 95% interval: the same photos resampled for both."""
     if set(first["file"]) != set(second["file"]):
         raise ValueError("a paired difference needs the same photos on both sides")
     both = first[["file", share]].merge(second[["file", share]], on="file")

@@ -1,158 +1,113 @@
-"""Chapter 2's auto-checked questions: reading the labels of the faces the chapter loaded.
+"""Chapter 2's auto-checked questions: gradient descent, a gradient, a dense network.
 
-The right answers depend on the data the page runs on (the real UTKFace, a copy of it with fewer
-files, or the synthetic stand-in), so they cannot be stored. Instead the notebook binds its data
-once, after `start_chapter`:
-
-    from helpers.questions import ch02
-    ch02.use(chapter)        # a Chapter, a DataReport, or a manifest DataFrame
-
-and every `ch02.qN.check(answer)` then computes the expected value, at check time, from the
-usable faces of that data (for a Chapter: `chapter.data.usable`, every face with a readable image
-and a known age and gender), with the `expected_*` functions below. The tests call the same
-functions. Checking before `use` prints what to do instead of marking the answer wrong.
+The expected answers are computed when a question is checked, from `helpers.demos` (the same
+data and split as the chapter) and the chapter's saved `gradient_descent`; the code answers are
+run and compared with TensorFlow's own gradients or with the model they describe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from helpers.data import RACES, age_band, keras_validation_rows
-from helpers.exercises import Checker, Question, ____, close_to, share_checker
-
-_BOUND: dict[str, pd.DataFrame] = {}
+from helpers import demos
+from helpers.exercises import NotAnswered, Question, close_to
 
 
-# --------------------------------------------------------------------------- binding the data
+def standardised_line_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Chapter 2's x (training ages, standardised) and y (their blood pressures)."""
+    train, _ = demos.split_blood_pressure(demos.blood_pressure_data(n=200, seed=seed), seed=seed)
+    age = train["age"].to_numpy(dtype=float)
+    return (age - age.mean()) / age.std(), train["systolic_bp"].to_numpy(dtype=float)
 
 
-def use(data: Any) -> None:
-    """Bind the data the answers are computed from: a Chapter, a DataReport or a manifest."""
-    if isinstance(data, pd.DataFrame):
-        faces = data[data["usable"].astype(bool)] if "usable" in data else data
-    elif hasattr(data, "usable"):  # a DataReport
-        faces = data.usable
-    elif hasattr(getattr(data, "data", None), "usable"):  # a Chapter
-        faces = data.data.usable
-    else:
-        raise TypeError(f"ch02.use() takes a Chapter, a DataReport or a DataFrame, not "
-                        f"{type(data).__name__}")
-    missing = {"file", "age", "gender", "race"} - set(faces.columns)
-    if missing:
-        raise ValueError(f"the faces lack the columns {sorted(missing)}: pass a manifest")
-    _BOUND["faces"] = faces.reset_index(drop=True)
-    print(f"ch02: answers are checked against these {len(faces):,} usable faces.")
+def _slow_loss() -> float:
+    """The training loss after 50 full-batch epochs at a learning rate of 0.01."""
+    from helpers.taught import gradient_descent
+
+    x, y = standardised_line_data()
+    return float(gradient_descent(x, y, learning_rate=0.01, epochs=50)[2][-1])
 
 
-def reset() -> None:
-    """Forget the bound data (the state before `use`)."""
-    _BOUND.clear()
+def check_mae_gradient(answer: Any) -> str | None:
+    """Compare a student's mae_gradient(w, b, x, y) with tf.GradientTape at random points."""
+    import tensorflow as tf
+
+    if not callable(answer):
+        return f"expected the function mae_gradient itself, got {type(answer).__name__}"
+    x, y = standardised_line_data()
+    rng = np.random.default_rng(1)
+    for w, b in [(0.0, 0.0), *rng.normal([5, 120], [10, 30], size=(4, 2))]:
+        w_tf, b_tf = tf.Variable(w, dtype=tf.float64), tf.Variable(b, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(w_tf * x + b_tf - y))
+        expected = [float(g) for g in tape.gradient(loss, [w_tf, b_tf])]
+        try:
+            result = answer(w, b, x, y)
+            if any(isinstance(part, NotAnswered) for part in np.atleast_1d(
+                    np.asarray(result, dtype=object)).ravel()):
+                return "mae_gradient still returns ____: write (dL/dw, dL/db) instead"
+            got = np.asarray(result, dtype=float).ravel()
+        except Exception as exc:  # the student's code raised: say what and where
+            return f"mae_gradient({w:.2f}, {b:.2f}, x, y) raised {type(exc).__name__}: {exc}"
+        if got.shape != (2,):
+            return f"mae_gradient should return two numbers (dL/dw, dL/db), got {got.shape}"
+        if not np.allclose(got, expected, atol=1e-6):
+            return (f"at w={w:.2f}, b={b:.2f} it gives ({got[0]:.4f}, {got[1]:.4f}), "
+                    f"tf.GradientTape gives ({expected[0]:.4f}, {expected[1]:.4f})")
+    return None
 
 
-def bound_faces() -> pd.DataFrame:
-    """The faces bound by `use`; a RuntimeError before."""
-    if "faces" not in _BOUND:
-        raise RuntimeError("no data bound: run ch02.use(chapter) first")
-    return _BOUND["faces"]
+def check_dense_network(answer: Any) -> str | None:
+    """Check a (32, 32, 1) -> Flatten -> Dense(128, relu) -> Dense(64, relu) -> Dense(1) model
+    on what it builds: shapes, dense layers, activations and parameter count."""
+    import keras
+
+    if not isinstance(answer, keras.Model):
+        return f"expected a keras Model, got {type(answer).__name__}"
+    if tuple(answer.input_shape[1:]) != (32, 32, 1):
+        return f"its input shape is {answer.input_shape[1:]}, not (32, 32, 1)"
+    if tuple(answer.output_shape[1:]) != (1,):
+        return f"its output shape is {answer.output_shape[1:]}, not one age: (1,)"
+    dense = [layer for layer in answer.layers if isinstance(layer, keras.layers.Dense)]
+    units = [layer.units for layer in dense]
+    if units != [128, 64, 1]:
+        return f"its dense layers have {units} units, not [128, 64, 1]"
+    activations = [keras.activations.serialize(layer.activation) for layer in dense]
+    names = [a if isinstance(a, str) else a.get("config", {}).get("name", str(a))
+             for a in activations]
+    if names[:2] != ["relu", "relu"]:
+        return f"the hidden layers' activations are {names[:2]}, not ReLU"
+    if names[2] != "linear":
+        return f"the age unit's activation is {names[2]}: leave it linear (no activation)"
+    expected = (32 * 32 * 1 * 128 + 128) + (128 * 64 + 64) + (64 + 1)
+    if answer.count_params() != expected:
+        return f"it has {answer.count_params():,} parameters, not the {expected:,} expected"
+    return None
 
 
-class DataQuestion(Question):
-    """A Question whose expected answer is computed from the faces bound by `use`."""
-
-    def check(self, answer: Any = ____) -> bool:
-        """Print feedback on an answer (or say to call ch02.use first); True when right."""
-        if "faces" not in _BOUND:
-            print(f"{self.name}: no data to check against yet. Run ch02.use(chapter) once, "
-                  "after start_chapter(), then check again.")
-            return False
-        return super().check(answer)
-
-
-# --------------------------------------------------------------------------- expected answers
-
-
-def expected_median_age_women(faces: pd.DataFrame) -> float:
-    """Median age of the women (gender 1) among the faces."""
-    return float(faces.loc[faces["gender"] == 1, "age"].astype(float).median())
-
-
-def expected_share_in_twenties(faces: pd.DataFrame) -> float:
-    """Share (0-1) of the faces aged 20 to 29."""
-    return float((age_band(faces["age"].astype(float)).to_numpy(dtype=object) == "20-29").mean())
-
-
-def expected_races_most_female(faces: pd.DataFrame) -> list[str]:
-    """The race group(s) with the highest share of women (several when tied), by name."""
-    known = faces[faces["race"].notna()]
-    share = known.groupby(known["race"].astype(int))["gender"].mean().astype(float)
-    return [RACES[code] for code in share.index[np.isclose(share, share.max())]]
-
-
-def expected_validation_mean_age(faces: pd.DataFrame, validation_split: float = 0.1) -> float:
-    """Mean age of the rows `validation_split` would hold out of the faces sorted by file name."""
-    return float(keras_validation_rows(faces, validation_split)["age"].astype(float).mean())
-
-
-# --------------------------------------------------------------------------- checkers
-
-
-
-def race_checker(expected: Callable[[], list[str]]) -> Checker:
-    """A checker accepting a race by name (any case) or by its code 0-4."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer names (or codes) an expected race, else what is wrong."""
-        accepted = expected()
-        codes = {str(code) for code, name in RACES.items() if name in accepted}
-        given = str(answer).strip()
-        if given.lower() in {name.lower() for name in accepted} or given in codes:
-            return None
-        if given.lower() not in {name.lower() for name in RACES.values()} and given not in {
-                str(code) for code in RACES}:
-            return (f"{answer!r} is not a race label: answer one of "
-                    f"{', '.join(RACES.values())} (or its code 0-4)")
-        return f"{answer!r} is not right yet"
-
-    return check
-
-
-# --------------------------------------------------------------------------- the questions
-
-q1 = DataQuestion(
-    name="Question 1 (median age of the women)",
-    checker=close_to(lambda: expected_median_age_women(bound_faces()), rtol=0, atol=0.01),
-    hint_text=("Take chapter.data.usable, keep the rows whose gender is 1 (UTKFace: 1 = female), "
-               "and call .median() on their 'age' column."),
+q1 = Question(
+    name="Question 1 (a learning rate too small)",
+    checker=close_to(_slow_loss, rtol=1e-3),
+    hint_text=("gradient_descent(x, y, learning_rate=0.01, epochs=50) returns w, b and the "
+               "losses; the answer is the last of the losses."),
     label="ch02-ex1",
 )
 
-q2 = DataQuestion(
-    name="Question 2 (share of faces in their twenties)",
-    checker=share_checker(lambda: expected_share_in_twenties(bound_faces()),
-                          wrong="check which faces you counted"),
-    hint_text=("A boolean Series is a Series of 0s and 1s: its .mean() is the share of True. "
-               "Ages 20 to 29 means age >= 20 and age < 30 (or .between(20, 29))."),
+q2 = Question(
+    name="Question 2 (the gradient of the mean absolute error)",
+    checker=check_mae_gradient,
+    hint_text=("Compute the error w * x + b - y for every point, take np.sign of it, then "
+               "average sign * x for dL/dw and sign alone for dL/db."),
     label="ch02-ex2",
 )
 
-q3 = DataQuestion(
-    name="Question 3 (the race group with the highest share of women)",
-    checker=race_checker(lambda: expected_races_most_female(bound_faces())),
-    hint_text=("Group chapter.data.usable by 'race' and take the mean of 'gender' (the share of "
-               "women, as 1 = female); the largest value's index is the code. "
-               "data.label_table(faces, 'race', 'gender', normalize='index') shows the same."),
+q3 = Question(
+    name="Question 3 (a dense network of your own)",
+    checker=check_dense_network,
+    hint_text=("keras.Sequential([keras.Input(shape=(32, 32, 1)), layers.Flatten(), "
+               "layers.Dense(128, activation='relu'), ...]); a Dense layer of k units on n "
+               "inputs has n * k weights and k biases."),
     label="ch02-ex3",
-)
-
-q4 = DataQuestion(
-    name="Question 4 (what validation_split=0.1 would validate on)",
-    checker=close_to(lambda: expected_validation_mean_age(bound_faces()), rtol=0.005),
-    hint_text=("Sort chapter.data.usable by 'file'. Keras keeps the first "
-               "floor(0.9 * n) rows for training and validates on the rest: .iloc[split_at:]. "
-               "data.keras_validation_rows does exactly this."),
-    label="ch02-ex4",
 )

@@ -1,85 +1,158 @@
-"""Chapter 3's auto-checked questions: the seeds' network and honest baselines.
+"""Chapter 3's auto-checked questions: reading the labels of the faces the chapter loaded.
 
-Questions 1 and 2 are answered from the network's architecture (the expected value is read from a
-model built here). Question 3 depends on the faces the page ran on, so the notebook binds them
-once with `ch03.use(chapter)`, and the expected answer is computed at check time.
+The right answers depend on the data the page runs on (the real UTKFace, a copy of it with fewer
+files, or the synthetic stand-in), so they cannot be stored. Instead the notebook binds its data
+once, after `start_chapter`:
+
+    from helpers.questions import ch03
+    ch03.use(chapter)        # a Chapter, a DataReport, or a manifest DataFrame
+
+and every `ch03.qN.check(answer)` then computes the expected value, at check time, from the
+usable faces of that data (for a Chapter: `chapter.data.usable`, every face with a readable image
+and a known age and gender), with the `expected_*` functions below. The tests call the same
+functions. Checking before `use` prints what to do instead of marking the answer wrong.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from helpers.exercises import Question, ____, close_to
+from helpers.data import RACES, age_band, keras_validation_rows
+from helpers.exercises import Checker, Question, ____, close_to, share_checker
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
 
-def use(chapter: Any) -> None:
-    """Bind the split faces of a Chapter (or a manifest with a 'split' column)."""
-    faces = chapter if isinstance(chapter, pd.DataFrame) else getattr(chapter, "faces", None)
-    if faces is None or "split" not in faces:
-        raise TypeError("ch03.use() takes the Chapter from start_chapter() (or faces with a "
-                        "'split' column)")
-    _BOUND["faces"] = faces
-    print(f"ch03: answers are checked against these {len(faces):,} split faces.")
+# --------------------------------------------------------------------------- binding the data
 
 
-def expected_conv1_params(channels: int = 3) -> int:
-    """Parameters of the seeds' first convolution for an input with this many channels."""
-    from helpers.taught import seed_cnn
-
-    return int(seed_cnn(image_size=128, channels=channels).get_layer("conv1").count_params())
-
-
-def expected_flatten_features(image_size: int = 128) -> int:
-    """Numbers the seeds' Flatten layer hands to the dense heads, for a square input."""
-    from helpers.taught import seed_cnn
-
-    return int(seed_cnn(image_size=image_size, channels=1).get_layer("flatten").output.shape[-1])
-
-
-def expected_baseline_mae() -> float:
-    """Test MAE of predicting the training split's median age for everyone."""
-    from helpers.scoring.evaluation import baseline_scores
-
-    return baseline_scores(_BOUND["faces"])["age_mae"]
+def use(data: Any) -> None:
+    """Bind the data the answers are computed from: a Chapter, a DataReport or a manifest."""
+    if isinstance(data, pd.DataFrame):
+        faces = data[data["usable"].astype(bool)] if "usable" in data else data
+    elif hasattr(data, "usable"):  # a DataReport
+        faces = data.usable
+    elif hasattr(getattr(data, "data", None), "usable"):  # a Chapter
+        faces = data.data.usable
+    else:
+        raise TypeError(f"ch03.use() takes a Chapter, a DataReport or a DataFrame, not "
+                        f"{type(data).__name__}")
+    missing = {"file", "age", "gender", "race"} - set(faces.columns)
+    if missing:
+        raise ValueError(f"the faces lack the columns {sorted(missing)}: pass a manifest")
+    _BOUND["faces"] = faces.reset_index(drop=True)
+    print(f"ch03: answers are checked against these {len(faces):,} usable faces.")
 
 
-class BoundQuestion(Question):
-    """A Question whose answer needs the faces bound by `use`."""
+def reset() -> None:
+    """Forget the bound data (the state before `use`)."""
+    _BOUND.clear()
+
+
+def bound_faces() -> pd.DataFrame:
+    """The faces bound by `use`; a RuntimeError before."""
+    if "faces" not in _BOUND:
+        raise RuntimeError("no data bound: run ch03.use(chapter) first")
+    return _BOUND["faces"]
+
+
+class DataQuestion(Question):
+    """A Question whose expected answer is computed from the faces bound by `use`."""
 
     def check(self, answer: Any = ____) -> bool:
-        """Print feedback (or say to call ch03.use first); True when right."""
+        """Print feedback on an answer (or say to call ch03.use first); True when right."""
         if "faces" not in _BOUND:
-            print(f"{self.name}: run ch03.use(chapter) once, then check again.")
+            print(f"{self.name}: no data to check against yet. Run ch03.use(chapter) once, "
+                  "after start_chapter(), then check again.")
             return False
         return super().check(answer)
 
 
-q1 = Question(
-    name="Question 1 (the first convolution, in colour)",
-    checker=close_to(lambda: expected_conv1_params(3), rtol=0),
-    hint_text=("Each of the 32 filters has a 3x3 weight for every input channel, plus one bias. "
-               "Or build seed_cnn(128, 3) and call .get_layer('conv1').count_params()."),
+# --------------------------------------------------------------------------- expected answers
+
+
+def expected_median_age_women(faces: pd.DataFrame) -> float:
+    """Median age of the women (gender 1) among the faces."""
+    return float(faces.loc[faces["gender"] == 1, "age"].astype(float).median())
+
+
+def expected_share_in_twenties(faces: pd.DataFrame) -> float:
+    """Share (0-1) of the faces aged 20 to 29."""
+    return float((age_band(faces["age"].astype(float)).to_numpy(dtype=object) == "20-29").mean())
+
+
+def expected_races_most_female(faces: pd.DataFrame) -> list[str]:
+    """The race group(s) with the highest share of women (several when tied), by name."""
+    known = faces[faces["race"].notna()]
+    share = known.groupby(known["race"].astype(int))["gender"].mean().astype(float)
+    return [RACES[code] for code in share.index[np.isclose(share, share.max())]]
+
+
+def expected_validation_mean_age(faces: pd.DataFrame, validation_split: float = 0.1) -> float:
+    """Mean age of the rows `validation_split` would hold out of the faces sorted by file name."""
+    return float(keras_validation_rows(faces, validation_split)["age"].astype(float).mean())
+
+
+# --------------------------------------------------------------------------- checkers
+
+
+
+def race_checker(expected: Callable[[], list[str]]) -> Checker:
+    """A checker accepting a race by name (any case) or by its code 0-4."""
+
+    def check(answer: Any) -> str | None:
+        """None when answer names (or codes) an expected race, else what is wrong."""
+        accepted = expected()
+        codes = {str(code) for code, name in RACES.items() if name in accepted}
+        given = str(answer).strip()
+        if given.lower() in {name.lower() for name in accepted} or given in codes:
+            return None
+        if given.lower() not in {name.lower() for name in RACES.values()} and given not in {
+                str(code) for code in RACES}:
+            return (f"{answer!r} is not a race label: answer one of "
+                    f"{', '.join(RACES.values())} (or its code 0-4)")
+        return f"{answer!r} is not right yet"
+
+    return check
+
+
+# --------------------------------------------------------------------------- the questions
+
+q1 = DataQuestion(
+    name="Question 1 (median age of the women)",
+    checker=close_to(lambda: expected_median_age_women(bound_faces()), rtol=0, atol=0.01),
+    hint_text=("Take chapter.data.usable, keep the rows whose gender is 1 (UTKFace: 1 = female), "
+               "and call .median() on their 'age' column."),
     label="ch03-ex1",
 )
 
-q2 = Question(
-    name="Question 2 (what Flatten hands to the heads)",
-    checker=close_to(lambda: expected_flatten_features(128), rtol=0),
-    hint_text=("Each 3x3 convolution without padding trims 2 pixels and each 2x2 pooling halves "
-               "what is left (rounding down): follow 128 through the four blocks, then multiply "
-               "height x width x the last block's 256 filters."),
+q2 = DataQuestion(
+    name="Question 2 (share of faces in their twenties)",
+    checker=share_checker(lambda: expected_share_in_twenties(bound_faces()),
+                          wrong="check which faces you counted"),
+    hint_text=("A boolean Series is a Series of 0s and 1s: its .mean() is the share of True. "
+               "Ages 20 to 29 means age >= 20 and age < 30 (or .between(20, 29))."),
     label="ch03-ex2",
 )
 
-q3 = BoundQuestion(
-    name="Question 3 (the baseline a model must beat)",
-    checker=close_to(expected_baseline_mae, rtol=1e-3),
-    hint_text=("Take the median age of chapter.split('train'), predict it for every face of "
-               "chapter.split('test') and compute the mean absolute difference with the true "
-               "ages."),
+q3 = DataQuestion(
+    name="Question 3 (the race group with the highest share of women)",
+    checker=race_checker(lambda: expected_races_most_female(bound_faces())),
+    hint_text=("Group chapter.data.usable by 'race' and take the mean of 'gender' (the share of "
+               "women, as 1 = female); the largest value's index is the code. "
+               "data.label_table(faces, 'race', 'gender', normalize='index') shows the same."),
     label="ch03-ex3",
+)
+
+q4 = DataQuestion(
+    name="Question 4 (what validation_split=0.1 would validate on)",
+    checker=close_to(lambda: expected_validation_mean_age(bound_faces()), rtol=0.005),
+    hint_text=("Sort chapter.data.usable by 'file'. Keras keeps the first "
+               "floor(0.9 * n) rows for training and validates on the rest: .iloc[split_at:]. "
+               "data.keras_validation_rows does exactly this."),
+    label="ch03-ex4",
 )

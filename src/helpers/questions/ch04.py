@@ -1,205 +1,85 @@
-"""Chapter 4's auto-checked questions: pooling, loss weights, augmentation and callbacks.
+"""Chapter 4's auto-checked questions: the seeds' network and honest baselines.
 
-None of these answers depends on the faces a page loaded, so there is nothing to bind: each
-expected value is computed, when a question is checked, from the course's own code (a model built
-by `scratch_cnn`, the callbacks of `make_callbacks`, both chapter 4 cells saved in
-`helpers.taught`) or from the numbers the
-question gives, which are the constants below. The notebook's exercise texts quote them.
+Questions 1 and 2 are answered from the network's architecture (the expected value is read from a
+model built here). Question 3 depends on the faces the page ran on, so the notebook binds them
+once with `ch04.use(chapter)`, and the expected answer is computed at check time.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
-from helpers.exercises import Checker, Question, close_to, share_checker
+from helpers.exercises import Question, ____, close_to
 
-# Question 1: the size and pooling of the network whose shared dense layer is counted.
-DENSE_IMAGE_SIZE = 64
-# Question 2: the seeds' loss weights, and the two losses of a model part-way through training.
-SEED_AGE_WEIGHT, SEED_GENDER_WEIGHT = 0.7, 1.5
-EXAMPLE_AGE_LOSS, EXAMPLE_GENDER_LOSS = 10.0, 0.45  # MAE in years, binary cross-entropy
-# Question 3: the factor given to keras.layers.RandomRotation.
-ROTATION_FACTOR = 0.1
-# Question 4: the starting learning rate and how many times ReduceLROnPlateau lowered it.
-PLATEAU_START, PLATEAU_REDUCTIONS = 3e-3, 4
-# Question 5: a run of RESUME_EPOCHS epochs that crashes during epoch RESUME_CRASH (from 1).
-RESUME_EPOCHS, RESUME_CRASH = 6, 4
+_BOUND: dict[str, pd.DataFrame] = {}
 
 
-# --------------------------------------------------------------------------- expected answers
+def use(chapter: Any) -> None:
+    """Bind the split faces of a Chapter (or a manifest with a 'split' column)."""
+    faces = chapter if isinstance(chapter, pd.DataFrame) else getattr(chapter, "faces", None)
+    if faces is None or "split" not in faces:
+        raise TypeError("ch04.use() takes the Chapter from start_chapter() (or faces with a "
+                        "'split' column)")
+    _BOUND["faces"] = faces
+    print(f"ch04: answers are checked against these {len(faces):,} split faces.")
 
 
-@lru_cache(maxsize=4)
-def dense_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
-    """Parameters of scratch_cnn's shared_dense layer, read from a model built with `pooling`."""
-    from helpers.taught import scratch_cnn
+def expected_conv1_params(channels: int = 3) -> int:
+    """Parameters of the seeds' first convolution for an input with this many channels."""
+    from helpers.taught import seed_cnn
 
-    model = scratch_cnn(image_size=image_size, pooling=pooling, augment=None)
-    return int(model.get_layer("shared_dense").count_params())
+    return int(seed_cnn(image_size=128, channels=channels).get_layer("conv1").count_params())
 
 
-@lru_cache(maxsize=4)
-def model_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
-    """Parameters of the whole scratch_cnn built with `pooling` (a tempting wrong answer)."""
-    from helpers.taught import scratch_cnn
+def expected_flatten_features(image_size: int = 128) -> int:
+    """Numbers the seeds' Flatten layer hands to the dense heads, for a square input."""
+    from helpers.taught import seed_cnn
 
-    return int(scratch_cnn(image_size=image_size, pooling=pooling, augment=None).count_params())
-
-
-def age_share_of_loss(age_weight: float = SEED_AGE_WEIGHT,
-                      gender_weight: float = SEED_GENDER_WEIGHT,
-                      age_loss: float = EXAMPLE_AGE_LOSS,
-                      gender_loss: float = EXAMPLE_GENDER_LOSS) -> float:
-    """Share (0-1) of Keras's weighted total loss that comes from the age head."""
-    age_term, gender_term = age_weight * age_loss, gender_weight * gender_loss
-    return age_term / (age_term + gender_term)
+    return int(seed_cnn(image_size=image_size, channels=1).get_layer("flatten").output.shape[-1])
 
 
-def rotation_degrees(factor: float = ROTATION_FACTOR) -> float:
-    """The largest angle, in degrees, of keras.layers.RandomRotation(factor): a share of 360."""
-    return factor * 360.0
+def expected_baseline_mae() -> float:
+    """Test MAE of predicting the training split's median age for everyone."""
+    from helpers.scoring.evaluation import baseline_scores
+
+    return baseline_scores(_BOUND["faces"])["age_mae"]
 
 
-def plateau_settings() -> dict[str, float]:
-    """The factor and floor of the course's ReduceLROnPlateau (from make_callbacks)."""
-    import keras
+class BoundQuestion(Question):
+    """A Question whose answer needs the faces bound by `use`."""
 
-    from helpers.taught import make_callbacks
+    def check(self, answer: Any = ____) -> bool:
+        """Print feedback (or say to call ch04.use first); True when right."""
+        if "faces" not in _BOUND:
+            print(f"{self.name}: run ch04.use(chapter) once, then check again.")
+            return False
+        return super().check(answer)
 
-    rule = next(c for c in make_callbacks(schedule="plateau")
-                if isinstance(c, keras.callbacks.ReduceLROnPlateau))
-    return {"factor": float(rule.factor), "min_lr": float(rule.min_lr)}
-
-
-def rate_after_reductions(start: float = PLATEAU_START,
-                          reductions: int = PLATEAU_REDUCTIONS) -> float:
-    """The learning rate after `reductions` cuts by the course's ReduceLROnPlateau."""
-    rule = plateau_settings()
-    return max(start * rule["factor"] ** reductions, rule["min_lr"])
-
-
-def epochs_after_resume(epochs: int = RESUME_EPOCHS, crashed_in: int = RESUME_CRASH) -> int:
-    """Epochs the second fit runs when the first crashed during epoch `crashed_in` (from 1):
-    BackupAndRestore saved the end of every finished epoch, so the unfinished one starts again."""
-    finished = crashed_in - 1
-    return epochs - finished
-
-
-# --------------------------------------------------------------------------- checkers
-
-
-def params_checker(image_size: int = DENSE_IMAGE_SIZE) -> Checker:
-    """A checker for question 1 that recognises the usual wrong counts."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer is the dense layer's parameter count, else what is wrong."""
-        try:
-            value = int(answer)
-        except (TypeError, ValueError):
-            return f"expected a whole number of parameters, got {type(answer).__name__} {answer!r}"
-        if value == dense_params(image_size, "flatten"):
-            return None
-        if value == dense_params(image_size, "gap"):
-            return "that is the count with global average pooling; the question asks for Flatten"
-        if value == model_params(image_size, "flatten"):
-            return "that is the whole model; count only the layer named 'shared_dense'"
-        return (f"{value:,} is not right yet: a Dense layer has (inputs x units) weights plus "
-                "one bias per unit")
-
-    return check
-
-
-
-def degrees_checker(expected: Callable[[], float]) -> Checker:
-    """A checker for an angle in degrees that recognises radians and half-turns."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer is the expected angle in degrees, else what is wrong."""
-        target = expected()
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number of degrees, got {type(answer).__name__} {answer!r}"
-        if np.isclose(abs(value), target, rtol=1e-3):
-            return None
-        if np.isclose(abs(value), math.radians(target), rtol=1e-3):
-            return "that is the angle in radians: give it in degrees"
-        if np.isclose(abs(value), target / 2, rtol=1e-3):
-            return "the factor is a share of a full turn (360 degrees), not of a half turn"
-        return f"{value:g} is not right yet: read what the factor is a fraction of"
-
-    return check
-
-
-def epochs_checker(expected: Callable[[], int]) -> Checker:
-    """A checker for a whole number of epochs."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer is the expected number of epochs, else what is wrong."""
-        target = expected()
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number of epochs, got {type(answer).__name__} {answer!r}"
-        if value == target:
-            return None
-        if value == target - 1:
-            return "one too few: the epoch that was cut short did not finish, so it runs again"
-        if value == RESUME_EPOCHS:
-            return "that is a run from scratch; BackupAndRestore skips the finished epochs"
-        return f"{value:g} is not right yet: count the epochs that finished before the crash"
-
-    return check
-
-
-# --------------------------------------------------------------------------- the questions
 
 q1 = Question(
-    name="Question 1 (parameters of the dense layer after Flatten)",
-    checker=params_checker(),
-    hint_text=("Build scratch_cnn(image_size=64, pooling='flatten') and look for the layer "
-               "named 'shared_dense' in models.layer_table(model), or call "
-               "model.get_layer('shared_dense').count_params(). By hand: four 2x2 poolings turn "
-               "64x64 into 4x4, with 256 channels."),
+    name="Question 1 (the first convolution, in colour)",
+    checker=close_to(lambda: expected_conv1_params(3), rtol=0),
+    hint_text=("Each of the 32 filters has a 3x3 weight for every input channel, plus one bias. "
+               "Or build seed_cnn(128, 3) and call .get_layer('conv1').count_params()."),
     label="ch04-ex1",
 )
 
 q2 = Question(
-    name="Question 2 (the age head's share of the weighted loss)",
-    checker=share_checker(age_share_of_loss, wrong="multiply each loss by its weight first",
-                          complement="that is the gender head's share; the question asks for "
-                                     "the age head's"),
-    hint_text=("Keras adds the weighted losses: total = age_weight * age_loss + gender_weight * "
-               "gender_loss. The age head's share is its term divided by the total."),
+    name="Question 2 (what Flatten hands to the heads)",
+    checker=close_to(lambda: expected_flatten_features(128), rtol=0),
+    hint_text=("Each 3x3 convolution without padding trims 2 pixels and each 2x2 pooling halves "
+               "what is left (rounding down): follow 128 through the four blocks, then multiply "
+               "height x width x the last block's 256 filters."),
     label="ch04-ex2",
 )
 
-q3 = Question(
-    name="Question 3 (how far RandomRotation(0.1) turns a face)",
-    checker=degrees_checker(rotation_degrees),
-    hint_text=("Read help(keras.layers.RandomRotation): the factor is a fraction of 2 pi, a full "
-               "turn. The course's augmentation uses RandomRotation(15 / 360) for 15 degrees."),
+q3 = BoundQuestion(
+    name="Question 3 (the baseline a model must beat)",
+    checker=close_to(expected_baseline_mae, rtol=1e-3),
+    hint_text=("Take the median age of chapter.split('train'), predict it for every face of "
+               "chapter.split('test') and compute the mean absolute difference with the true "
+               "ages."),
     label="ch04-ex3",
-)
-
-q4 = Question(
-    name="Question 4 (the learning rate after four plateaus)",
-    checker=close_to(rate_after_reductions, rtol=1e-3),
-    hint_text=("Find the ReduceLROnPlateau in make_callbacks(schedule='plateau') and "
-               "read its .factor and .min_lr: each reduction multiplies the rate by the factor, "
-               "never going below min_lr."),
-    label="ch04-ex4",
-)
-
-q5 = Question(
-    name="Question 5 (epochs left after a crash)",
-    checker=epochs_checker(epochs_after_resume),
-    hint_text=("BackupAndRestore writes a backup at the end of each epoch. Which epochs had "
-               "finished when the crash came? The resumed fit starts right after the last one."),
-    label="ch04-ex5",
 )

@@ -1,66 +1,205 @@
-"""Chapter 5's auto-checked questions: what phase 1 trains, MobileNetV2's preprocessing, and
-when averaging two tops pays (the notebook binds the three models' test predictions once with
-`ch05.use(first, second, average)`)."""
+"""Chapter 5's auto-checked questions: pooling, loss weights, augmentation and callbacks.
+
+None of these answers depends on the faces a page loaded, so there is nothing to bind: each
+expected value is computed, when a question is checked, from the course's own code (a model built
+by `scratch_cnn`, the callbacks of `make_callbacks`, both chapter 5 cells saved in
+`helpers.taught`) or from the numbers the
+question gives, which are the constants below. The notebook's exercise texts quote them.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+import math
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 
-from helpers.exercises import BoundQuestion, Question, bind_table, close_to, share_checker
+import numpy as np
 
-_BOUND: dict[str, pd.DataFrame] = {}
+from helpers.exercises import Checker, Question, close_to, share_checker
 
-
-def use(first: pd.DataFrame, second: pd.DataFrame, average: pd.DataFrame) -> None:
-    """Bind the test predictions (evaluation.predict_faces) of two tops and of their average."""
-    tables = {"first": first, "second": second, "average": average}
-    for name, table in tables.items():
-        if not {"file", "age_error"} <= set(getattr(table, "columns", [])):
-            raise TypeError("use() takes three tables from evaluation.predict_faces (with 'file' "
-                            f"and 'age_error' columns); the {name} one has not")
-    errors = pd.concat({name: table.set_index("file")["age_error"].abs()
-                        for name, table in tables.items()}, axis=1, join="inner")
-    bind_table(_BOUND, "errors", errors, set(tables), "evaluation.predict_faces",
-               f"ch05: answers are checked against these {len(errors):,} test faces.")
-
-
-def expected_average_wins() -> float:
-    """The share of faces where the average's age is closer to the truth than both tops'."""
-    errors = _BOUND["errors"]
-    return float((errors["average"] < errors[["first", "second"]].min(axis=1)).mean())
+# Question 1: the size and pooling of the network whose shared dense layer is counted.
+DENSE_IMAGE_SIZE = 64
+# Question 2: the seeds' loss weights, and the two losses of a model part-way through training.
+SEED_AGE_WEIGHT, SEED_GENDER_WEIGHT = 0.7, 1.5
+EXAMPLE_AGE_LOSS, EXAMPLE_GENDER_LOSS = 10.0, 0.45  # MAE in years, binary cross-entropy
+# Question 3: the factor given to keras.layers.RandomRotation.
+ROTATION_FACTOR = 0.1
+# Question 4: the starting learning rate and how many times ReduceLROnPlateau lowered it.
+PLATEAU_START, PLATEAU_REDUCTIONS = 3e-3, 4
+# Question 5: a run of RESUME_EPOCHS epochs that crashes during epoch RESUME_CRASH (from 1).
+RESUME_EPOCHS, RESUME_CRASH = 6, 4
 
 
-def expected_phase1_params() -> int:
-    """Parameters MobileNetV2's transfer model trains in phase 1 (built without downloading)."""
-    from helpers.learn.transfer import trainable_per_phase, transfer_model
+# --------------------------------------------------------------------------- expected answers
 
-    return trainable_per_phase(transfer_model("mobilenetv2", 32, weights=None))["trainable_phase1"]
 
+@lru_cache(maxsize=4)
+def dense_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
+    """Parameters of scratch_cnn's shared_dense layer, read from a model built with `pooling`."""
+    from helpers.taught import scratch_cnn
+
+    model = scratch_cnn(image_size=image_size, pooling=pooling, augment=None)
+    return int(model.get_layer("shared_dense").count_params())
+
+
+@lru_cache(maxsize=4)
+def model_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -> int:
+    """Parameters of the whole scratch_cnn built with `pooling` (a tempting wrong answer)."""
+    from helpers.taught import scratch_cnn
+
+    return int(scratch_cnn(image_size=image_size, pooling=pooling, augment=None).count_params())
+
+
+def age_share_of_loss(age_weight: float = SEED_AGE_WEIGHT,
+                      gender_weight: float = SEED_GENDER_WEIGHT,
+                      age_loss: float = EXAMPLE_AGE_LOSS,
+                      gender_loss: float = EXAMPLE_GENDER_LOSS) -> float:
+    """Share (0-1) of Keras's weighted total loss that comes from the age head."""
+    age_term, gender_term = age_weight * age_loss, gender_weight * gender_loss
+    return age_term / (age_term + gender_term)
+
+
+def rotation_degrees(factor: float = ROTATION_FACTOR) -> float:
+    """The largest angle, in degrees, of keras.layers.RandomRotation(factor): a share of 360."""
+    return factor * 360.0
+
+
+def plateau_settings() -> dict[str, float]:
+    """The factor and floor of the course's ReduceLROnPlateau (from make_callbacks)."""
+    import keras
+
+    from helpers.taught import make_callbacks
+
+    rule = next(c for c in make_callbacks(schedule="plateau")
+                if isinstance(c, keras.callbacks.ReduceLROnPlateau))
+    return {"factor": float(rule.factor), "min_lr": float(rule.min_lr)}
+
+
+def rate_after_reductions(start: float = PLATEAU_START,
+                          reductions: int = PLATEAU_REDUCTIONS) -> float:
+    """The learning rate after `reductions` cuts by the course's ReduceLROnPlateau."""
+    rule = plateau_settings()
+    return max(start * rule["factor"] ** reductions, rule["min_lr"])
+
+
+def epochs_after_resume(epochs: int = RESUME_EPOCHS, crashed_in: int = RESUME_CRASH) -> int:
+    """Epochs the second fit runs when the first crashed during epoch `crashed_in` (from 1):
+    BackupAndRestore saved the end of every finished epoch, so the unfinished one starts again."""
+    finished = crashed_in - 1
+    return epochs - finished
+
+
+# --------------------------------------------------------------------------- checkers
+
+
+def params_checker(image_size: int = DENSE_IMAGE_SIZE) -> Checker:
+    """A checker for question 1 that recognises the usual wrong counts."""
+
+    def check(answer: Any) -> str | None:
+        """None when answer is the dense layer's parameter count, else what is wrong."""
+        try:
+            value = int(answer)
+        except (TypeError, ValueError):
+            return f"expected a whole number of parameters, got {type(answer).__name__} {answer!r}"
+        if value == dense_params(image_size, "flatten"):
+            return None
+        if value == dense_params(image_size, "gap"):
+            return "that is the count with global average pooling; the question asks for Flatten"
+        if value == model_params(image_size, "flatten"):
+            return "that is the whole model; count only the layer named 'shared_dense'"
+        return (f"{value:,} is not right yet: a Dense layer has (inputs x units) weights plus "
+                "one bias per unit")
+
+    return check
+
+
+
+def degrees_checker(expected: Callable[[], float]) -> Checker:
+    """A checker for an angle in degrees that recognises radians and half-turns."""
+
+    def check(answer: Any) -> str | None:
+        """None when answer is the expected angle in degrees, else what is wrong."""
+        target = expected()
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return f"expected a number of degrees, got {type(answer).__name__} {answer!r}"
+        if np.isclose(abs(value), target, rtol=1e-3):
+            return None
+        if np.isclose(abs(value), math.radians(target), rtol=1e-3):
+            return "that is the angle in radians: give it in degrees"
+        if np.isclose(abs(value), target / 2, rtol=1e-3):
+            return "the factor is a share of a full turn (360 degrees), not of a half turn"
+        return f"{value:g} is not right yet: read what the factor is a fraction of"
+
+    return check
+
+
+def epochs_checker(expected: Callable[[], int]) -> Checker:
+    """A checker for a whole number of epochs."""
+
+    def check(answer: Any) -> str | None:
+        """None when answer is the expected number of epochs, else what is wrong."""
+        target = expected()
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return f"expected a number of epochs, got {type(answer).__name__} {answer!r}"
+        if value == target:
+            return None
+        if value == target - 1:
+            return "one too few: the epoch that was cut short did not finish, so it runs again"
+        if value == RESUME_EPOCHS:
+            return "that is a run from scratch; BackupAndRestore skips the finished epochs"
+        return f"{value:g} is not right yet: count the epochs that finished before the crash"
+
+    return check
+
+
+# --------------------------------------------------------------------------- the questions
 
 q1 = Question(
-    name="Question 1 (what phase 1 trains)",
-    checker=close_to(expected_phase1_params, rtol=0),
-    hint_text=("A dense layer from 1,280 inputs to 256 units has 1,280 x 256 weights and 256 "
-               "biases; each of the two output units has 256 weights and one bias."),
+    name="Question 1 (parameters of the dense layer after Flatten)",
+    checker=params_checker(),
+    hint_text=("Build scratch_cnn(image_size=64, pooling='flatten') and look for the layer "
+               "named 'shared_dense' in models.layer_table(model), or call "
+               "model.get_layer('shared_dense').count_params(). By hand: four 2x2 poolings turn "
+               "64x64 into 4x4, with 256 channels."),
     label="ch05-ex1",
 )
 
 q2 = Question(
-    name="Question 2 (MobileNetV2's preprocessing)",
-    checker=close_to(51 / 127.5 - 1, rtol=0, atol=1e-6),
-    hint_text="Divide by 127.5, then subtract 1: 0 becomes -1 and 255 becomes 1.",
+    name="Question 2 (the age head's share of the weighted loss)",
+    checker=share_checker(age_share_of_loss, wrong="multiply each loss by its weight first",
+                          complement="that is the gender head's share; the question asks for "
+                                     "the age head's"),
+    hint_text=("Keras adds the weighted losses: total = age_weight * age_loss + gender_weight * "
+               "gender_loss. The age head's share is its term divided by the total."),
     label="ch05-ex2",
 )
 
-q3 = BoundQuestion(
-    name="Question 3 (when averaging pays)",
-    checker=share_checker(expected_average_wins, atol=1e-6,
-                          wrong="count the faces where the average's absolute error is below "
-                                "both tops' absolute errors",
-                          complement="that is the share where the average does NOT beat both"),
-    hint_text="Take the absolute 'age_error' of each table; compare the average's with the "
-              "smaller of the two tops' (np.minimum), and take the share of faces where it is "
-              "smaller.",
+q3 = Question(
+    name="Question 3 (how far RandomRotation(0.1) turns a face)",
+    checker=degrees_checker(rotation_degrees),
+    hint_text=("Read help(keras.layers.RandomRotation): the factor is a fraction of 2 pi, a full "
+               "turn. The course's augmentation uses RandomRotation(15 / 360) for 15 degrees."),
+    label="ch05-ex3",
+)
+
+q4 = Question(
+    name="Question 4 (the learning rate after four plateaus)",
+    checker=close_to(rate_after_reductions, rtol=1e-3),
+    hint_text=("Find the ReduceLROnPlateau in make_callbacks(schedule='plateau') and "
+               "read its .factor and .min_lr: each reduction multiplies the rate by the factor, "
+               "never going below min_lr."),
+    label="ch05-ex4",
+)
+
+q5 = Question(
+    name="Question 5 (epochs left after a crash)",
+    checker=epochs_checker(epochs_after_resume),
+    hint_text=("BackupAndRestore writes a backup at the end of each epoch. Which epochs had "
+               "finished when the crash came? The resumed fit starts right after the last one."),
     label="ch05-ex5",
-    bound=_BOUND, bind_hint="run ch05.use(first, second_top, average) once",
 )

@@ -58,14 +58,14 @@ def predict_faces(model: keras.Model, faces: pd.DataFrame, batch_size: int = 128
 
 def age_spread(predictions: pd.DataFrame) -> np.ndarray:
     """The spread that scales each face's interval: the age distribution's standard deviation
-    (chapter 4's distribution head), else 1 year for every face (a regression head)."""
+    (chapter 5's distribution head), else 1 year for every face (a regression head)."""
     if "age_sd" in predictions:
         return predictions["age_sd"].to_numpy(float)
     return np.ones(len(predictions))
 
 
 def with_age_interval(predictions: pd.DataFrame, q: float | dict[str, float]) -> pd.DataFrame:
-    """The predictions plus age_low and age_high: chapter 7's conformal interval, age +- q x
+    """The predictions plus age_low and age_high: chapter 8's conformal interval, age +- q x
     spread (q one number, or one per band of predicted age), and whether it holds the true age
     (age_covered)."""
     from helpers.taught import age_interval, scale_of
@@ -268,7 +268,7 @@ def recorded_runs(models: list[str] | None = None) -> pd.DataFrame:
 
 def _augmentation_of(model: str, config: dict) -> str | None:
     """The augmentation layers a recorded run trained with: its builder's `augment` option
-    (chapter 4's 'flip' or 'full'), None for a model without one."""
+    (chapter 5's 'flip' or 'full'), None for a model without one."""
     import inspect
 
     from helpers.learn.models import MODELS
@@ -374,7 +374,7 @@ def largest_gap(table: pd.DataFrame, metric: str = "gender_accuracy",
                 predictions: pd.DataFrame | None = None, n_boot: int = 1000,
                 seed: int = 0) -> dict:
     """The best and worst group of a group_scores table for one metric and the gap between them;
-    with the predictions the table was made from, the gap's 95% interval (chapter 7's
+    with the predictions the table was made from, the gap's 95% interval (chapter 8's
     gap_interval: the groups are different faces, each resampled on its own; positive: the best
     group is better). An interval that holds 0: this test split cannot tell the gap from chance."""
     higher_is_better = metric != "age_mae"
