@@ -213,4 +213,4 @@ def test_chapter_4_reads_the_repeat_and_augmentation_records_as_it_describes_the
     table = recorded_runs(["scratch", "seed-cnn"])
     assert table.loc["scratch-augment-cpu", "augment"] == "full"
     assert table.loc["scratch-run2-cpu", "augment"] == "flip"
-    assert pd.isna(table.loc["seed-cnn-cpu", "augment"])  # the seeds' network has none
+    assert pd.isna(table.loc["seed-cnn-cpu", "augment"])  # the earlier projects' network has none

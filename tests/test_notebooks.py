@@ -46,3 +46,31 @@ def test_the_recorded_runs_quoted_are_each_models_default(executed_chapters):
         summary = recorded_file(record)["summary"]
         assert float(glued_values[f"{key}_mae"]) == pytest.approx(summary["age_mae"]), record
         assert float(glued_values[f"{key}_acc"]) == pytest.approx(summary["gender_accuracy"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_plain_editions_quote_each_number_after_the_cell_that_computes_it(
+        path, executed_chapters):
+    """Run top to bottom in Colab, a shown-text cell of either plain edition finds every number
+    it quotes: each was glued by a code cell above it in that edition (the code cells keep the
+    chapter's cell ids, so the executed chapter says which names each glued)."""
+    import json
+
+    from helpers.book import PLACEHOLDER
+
+    executed = json.loads(executed_chapters.get(path).read_text())
+    glued_by = {cell.get("id"): {o["metadata"]["scrapbook"]["name"]
+                                 for o in cell.get("outputs", [])
+                                 if "scrapbook" in o.get("metadata", {})}
+                for cell in executed["cells"] if cell["cell_type"] == "code"}
+    for folder in ("colab", "colab-student"):
+        edition = json.loads((ROOT / folder / path.name).read_text())
+        have: set[str] = set()
+        for cell in edition["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            if "show_markdown(" in source:
+                missing = {m["name"] for m in PLACEHOLDER.finditer(source)} - have
+                assert not missing, f"{folder}/{path.name} {cell['id']}: quotes {missing} first"
+            have |= glued_by.get(cell.get("id"), set())

@@ -45,7 +45,7 @@ def test_train_run_writes_a_model_its_history_config_and_split(synthetic_dir, tm
 def test_seed_cnn_stays_grayscale_and_at_least_48_pixels(synthetic_dir, tmp_path):
     config = runs.train_run(synthetic_dir, "smoke", "seed-cnn", tmp_path / "seed", epochs=1)
     assert config["channels"] == 1 and config["schedule"] == "plateau"
-    assert config["image_size"] == 48, "the seeds' valid convolutions need 46 pixels"
+    assert config["image_size"] == 48, "the earlier projects' valid convolutions need 46 pixels"
     model = runs.RunFolder(tmp_path / "seed").load_model()
     assert model.input_shape == (None, 48, 48, 1)
 

@@ -233,19 +233,26 @@ def _cells_for(text: str, cell_id: str, whole: bool = False) -> list[dict]:
     return cells
 
 
-def _solution(cells: list[dict], ctx: Context) -> str:
-    """A solution's cells as one folded block: its text, and its code as code blocks."""
+def _solution(cells: list[dict], ctx: Context) -> list[dict]:
+    """A solution's cells: its code as folded code cells that run with the chapter (so that the
+    numbers its text quotes exist when the text is shown), then its text as one folded block."""
     label = re.search(r"\{solution-start\}\s*(\S+)", _source(cells[0]))
     number = ctx.exercise_labels.get(label[1]) if label else None
-    parts = []
+    summary = f"Solution to exercise {number}" if number else "Solution"
+    out, parts = [], []
     for cell in cells:
         if cell["cell_type"] == "code":
-            parts.append(f"```python\n{_source(cell).strip()}\n```")
+            out.append({"cell_type": "code", "id": cell["id"], "execution_count": None,
+                        "outputs": [], "source": f"#@title {summary}: its code\n{_source(cell)}",
+                        "metadata": {"cellView": "form", "jupyter": {"source_hidden": True},
+                                     "_kg_hide-input": True, "tags": ["solution"]}})
         elif (text := to_markdown(_source(cell), ctx).strip()):
             parts.append(text)
-    summary = f"Solution to exercise {number}" if number else "Solution"
-    body = "\n\n".join(parts)
-    return f"<details>\n<summary><b>{summary}</b></summary>\n\n{body}\n\n</details>"
+    body = "\n\n".join(parts) or "The solution is the code of the folded cell above."
+    if out:
+        body = "(The solution's code is the folded cell above: *Show code* opens it.)\n\n" + body
+    text = f"<details>\n<summary><b>{summary}</b></summary>\n\n{body}\n\n</details>"
+    return out + _cells_for(text, f"{cells[0]['id']}-text", whole=True)
 
 
 def plain_notebook(notebook: dict, stem: str, ctx: Context, url: str, branch: str,
@@ -262,7 +269,7 @@ def plain_notebook(notebook: dict, stem: str, ctx: Context, url: str, branch: st
         if cell["cell_type"] == "markdown" and SOLUTION_START in text:
             end = next(j for j in range(i, len(cells)) if SOLUTION_END in _source(cells[j]))
             if not student:
-                out += _cells_for(_solution(cells[i:end + 1], ctx), cell["id"], whole=True)
+                out += _solution(cells[i:end + 1], ctx)
             i = end + 1
             continue
         if cell["cell_type"] == "markdown":

@@ -201,6 +201,10 @@ def _role(match: re.Match, ctx: Context) -> str:
         return f"<{role}>{content}</{role}>"
     if role in ("code", "literal", "file", "command"):
         return f"`{content}`"
+    if role == "term":  # a word of the glossary: linked to the glossary page
+        text, term = _target(content)
+        url = ctx.documents.get("glossary", ("", ""))[1]
+        return f"[{text or term}]({url})" if url else (text or term)
     text, _ = _target(content)
     return text or _target(content)[1]
 

@@ -286,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=list(PRESETS), default=None,
                        help="scale of the run (default: $COURSE_PRESET, else smoke)")
     train.add_argument("--model", default="scratch",
-                       help="seed-cnn (the seeds' network), scratch (chapter 4-5's best), "
-                            "mobilenetv2 or vgg16 (chapter 6's transfer models)")
+                       help="seed-cnn (the earlier projects' network), scratch (chapter "
+                            "4-5's best), mobilenetv2 or vgg16 (chapter 6's transfer models)")
     train.add_argument("--out", type=Path, required=True, help="the run folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")

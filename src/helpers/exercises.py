@@ -57,6 +57,29 @@ class NotAnswered:
 ____ = NotAnswered()
 
 
+def _unanswered(value: Any) -> bool:
+    """Whether a value (or any item of a tuple or list) is still the blank ____."""
+    if isinstance(value, NotAnswered):
+        return True
+    return isinstance(value, (tuple, list)) and any(_unanswered(v) for v in value)
+
+
+def call_answer(answer: Any, *args: Any) -> tuple[Any, str | None]:
+    """Run a function (or class) given as an answer on the checker's own inputs: its result
+    and None, or None and what went wrong (not callable, still returning ____, an error)."""
+    if isinstance(answer, NotAnswered):
+        return None, "not answered yet: write it, then check again"
+    if not callable(answer):
+        return None, f"expected a function, got {type(answer).__name__} {answer!r:.60}"
+    try:
+        result = answer(*args)
+    except Exception as exc:  # the student's code failed: say how, in one line
+        return None, f"calling it raised {type(exc).__name__}: {exc}"
+    if _unanswered(result):
+        return None, "it still returns ____: write what it should return"
+    return result, None
+
+
 def close_to(expected: float | Callable[[], float], rtol: float = 0.02,
              atol: float = 0.0) -> Checker:
     """A checker accepting a number within rtol (relative) or atol of the expected value."""

@@ -53,7 +53,7 @@ def gradient_descent(x: np.ndarray, y: np.ndarray, learning_rate: float = 0.1,
 # ---- 04_scratch_cnn.ipynb ----------------------------------------------------------------------
 
 def seed_cnn(image_size: int = 128, channels: int = 1) -> keras.Model:
-    """Seed 001's network: four 3x3 convolutions (32 to 256 filters), each followed by 2x2
+    """Project 001's network: four 3x3 convolutions (32 to 256 filters), each followed by 2x2
     max-pooling, flatten, a shared dense layer, then a gender head and an age head."""
     image = keras.Input((image_size, image_size, channels), name="image")
     x = layers.Rescaling(1 / 255, name="scale_0_1")(image)  # pixels 0-255 -> 0-1
@@ -247,8 +247,9 @@ def scratch_cnn(image_size: int = 64, channels: int = 3,
                 augment: str | None = "flip", batch_norm: bool = True, pooling: str = "gap",
                 dropout: float = 0.3, dense: int = 128, age_head: str = "regression",
                 seed: int = 0) -> keras.Model:
-    """The chapter's network: the seeds' four blocks plus batch normalisation, global average
-    pooling, augmentation layers and an age head in years (or a distribution over them)."""
+    """The chapter's network: the earlier projects' four blocks plus batch normalisation, global
+    average pooling, augmentation layers and an age head in years (or a distribution over
+    them)."""
     if len(convs) != len(widths):
         raise ValueError(f"{len(widths)} widths but {len(convs)} conv counts")
     image = keras.Input((image_size, image_size, channels), name="image")

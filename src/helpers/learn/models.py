@@ -31,8 +31,9 @@ from helpers.taught import (  # noqa: F401
     training_view,
 )
 
-# The chosen scratch network's filters per block: 16 instead of the seeds' 32 in the first block,
-# which runs on the most pixels, so blocks 1 and 2 cost about half (chapter 5 measures it).
+# The chosen scratch network's filters per block: 16 instead of the earlier projects' 32 in the
+# first block, which runs on the most pixels, so blocks 1 and 2 cost about half (chapter 5
+# measures it).
 NARROW_FIRST_BLOCK = (16, 64, 128, 256)
 
 # The age loss weight of chapter 5's distribution head: its KL term (about 1 to 3) and the 0.1 x
@@ -58,14 +59,15 @@ class ModelSpec:
     # Transfer models: the views of each training face whose trunk features are cached besides
     # the face itself (keys of transfer.VIEWS); each epoch shows one of them at random.
     views: tuple[str, ...] = ("mirror",)
-    # The smallest input the network can take (the seeds' valid convolutions need 46 pixels).
+    # The smallest input the network can take (the earlier projects' valid convolutions need 46
+    # pixels).
     min_size: int = 32
 
 
 MODELS: dict[str, ModelSpec] = {
     "seed-cnn": ModelSpec("seed-cnn", seed_cnn, channels=1, age_weight=1.0, gender_weight=1.0,
                           schedule="plateau", learning_rate=1e-3,
-                          description="seed 001's network: grayscale, valid convolutions, "
+                          description="project 001's network: grayscale, valid convolutions, "
                                       "flatten, a ReLU age unit, no augmentation",
                           min_size=48),
     "scratch": ModelSpec("scratch", scratch_cnn, channels=None,

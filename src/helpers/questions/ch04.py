@@ -1,4 +1,4 @@
-"""Chapter 4's auto-checked questions: the seeds' network and honest baselines.
+"""Chapter 4's auto-checked questions: the earlier projects' network and honest baselines.
 
 Questions 1 and 2 are answered from the network's architecture (the expected value is read from a
 model built here). Question 3 depends on the faces the page ran on, so the notebook binds them
@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.exercises import Question, ____, close_to
+from helpers.exercises import Question, ____, call_answer, close_to
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -82,4 +82,79 @@ q3 = BoundQuestion(
                "chapter.split('test') and compute the mean absolute difference with the true "
                "ages."),
     label="ch04-ex3",
+)
+
+
+def check_conv_block(answer: Any) -> str | None:
+    """A conv_block(x, filters): a 3x3 'same' ReLU convolution, then 2x2 max-pooling."""
+    import keras
+
+    image = keras.Input((32, 32, 3))
+    out, problem = call_answer(answer, image, 8)
+    if problem:
+        return problem
+    try:
+        model = keras.Model(image, out)
+    except Exception as exc:  # not a tensor built from the input
+        return f"conv_block should return the tensor it builds from x ({exc})"
+    if tuple(model.output_shape[1:]) != (16, 16, 8):
+        return (f"on a 32x32x3 input with 8 filters it gives {model.output_shape[1:]}, not "
+                "(16, 16, 8): 'same' padding keeps 32x32, the pooling halves it")
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    if len(convs) != 1 or len(pools) != 1:
+        return f"expected one Conv2D and one MaxPooling2D, found {len(convs)} and {len(pools)}"
+    conv = convs[0]
+    if tuple(conv.kernel_size) != (3, 3) or conv.padding != "same":
+        return f"the convolution is {conv.kernel_size} with padding '{conv.padding}'"
+    if getattr(conv.activation, "__name__", "") != "relu":
+        return "the convolution's activation is not ReLU: activation='relu'"
+    if model.count_params() != 3 * 3 * 3 * 8 + 8:
+        return f"it has {model.count_params()} parameters, not {3 * 3 * 3 * 8 + 8}"
+    return None
+
+
+def check_weighted_loss(answer: Any) -> str | None:
+    """weighted_loss(age_true, age_pred, gender_true, p_female, age_weight, gender_weight)
+    against Keras's own mean absolute error and binary cross-entropy."""
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    age_true, age_pred = rng.uniform(1, 90, 16), rng.uniform(1, 90, 16)
+    gender_true, p_female = rng.integers(0, 2, 16).astype(float), rng.uniform(0.05, 0.95, 16)
+    for age_weight, gender_weight in [(1.0, 1.0), (0.7, 1.5)]:
+        got, problem = call_answer(answer, age_true, age_pred, gender_true, p_female,
+                                   age_weight, gender_weight)
+        if problem:
+            return problem
+        mae = float(keras.losses.MeanAbsoluteError()(age_true, age_pred))
+        bce = float(keras.losses.BinaryCrossentropy()(gender_true, p_female))
+        expected = age_weight * mae + gender_weight * bce
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            return f"it returns {type(got).__name__}, not one number"
+        if not np.isclose(value, expected, rtol=1e-4):
+            return (f"with weights {age_weight} and {gender_weight} it gives {value:.4f}; "
+                    f"Keras's losses give {expected:.4f} (MAE {mae:.3f}, cross-entropy "
+                    f"{bce:.4f})")
+    return None
+
+
+q4 = Question(
+    name="Question 4 (a convolutional block of your own)",
+    checker=check_conv_block,
+    hint_text=("x = layers.Conv2D(filters, (3, 3), padding='same', activation='relu')(x), then "
+               "x = layers.MaxPooling2D((2, 2))(x); return x."),
+    label="ch04-ex5",
+)
+
+q5 = Question(
+    name="Question 5 (the two heads' loss, by hand)",
+    checker=check_weighted_loss,
+    hint_text=("MAE: np.mean(np.abs(age_true - age_pred)). Cross-entropy: "
+               "-np.mean(g * np.log(p) + (1 - g) * np.log(1 - p)). Return age_weight * MAE + "
+               "gender_weight * cross-entropy."),
+    label="ch04-ex6",
 )

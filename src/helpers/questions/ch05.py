@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import Checker, Question, close_to, share_checker
+from helpers.exercises import Checker, Question, call_answer, close_to, share_checker
 
 # Question 1: the size and pooling of the network whose shared dense layer is counted.
 DENSE_IMAGE_SIZE = 64
@@ -202,4 +202,79 @@ q5 = Question(
     hint_text=("BackupAndRestore writes a backup at the end of each epoch. Which epochs had "
                "finished when the crash came? The resumed fit starts right after the last one."),
     label="ch05-ex5",
+)
+
+
+def _factor(value: Any) -> tuple[float, float]:
+    """A Keras random layer's factor as (lower, upper): 0.1 means (-0.1, 0.1)."""
+    if isinstance(value, (tuple, list)):
+        return float(value[0]), float(value[1])
+    return -float(value), float(value)
+
+
+def check_augmentation(answer: Any) -> str | None:
+    """A keras.Sequential of RandomFlip('horizontal'), RandomRotation(0.05) and RandomZoom(0.1),
+    in any order, that leaves a face unchanged outside training."""
+    import keras
+
+    if not isinstance(answer, keras.Model):
+        return f"expected a keras.Sequential, got {type(answer).__name__}"
+    kinds = {type(layer).__name__: layer for layer in answer.layers}
+    wanted = {"RandomFlip", "RandomRotation", "RandomZoom"}
+    if set(kinds) != wanted:
+        return f"its layers are {sorted(kinds)}, not {sorted(wanted)}"
+    if kinds["RandomFlip"].mode != "horizontal":
+        return (f"RandomFlip's mode is '{kinds['RandomFlip'].mode}': a face upside down is not "
+                "a face the model will meet, use 'horizontal'")
+    if not np.allclose(_factor(kinds["RandomRotation"].factor), (-0.05, 0.05)):
+        return f"RandomRotation's factor is {kinds['RandomRotation'].factor}, not 0.05 of a turn"
+    if not np.allclose(_factor(kinds["RandomZoom"].height_factor), (-0.1, 0.1)):
+        return f"RandomZoom's factor is {kinds['RandomZoom'].height_factor}, not 0.1"
+    faces = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    if not np.allclose(np.asarray(answer(faces, training=False)), faces):
+        return "outside training (training=False) it changed the faces: it should not"
+    return None
+
+
+def check_stop_callback(answer: Any) -> str | None:
+    """A Callback class StopAtMae(target) that stops training once val_age_mae <= target."""
+    import keras
+
+    if not (isinstance(answer, type) and issubclass(answer, keras.callbacks.Callback)):
+        return "expected a class that subclasses keras.callbacks.Callback"
+    callback, problem = call_answer(answer, 5.0)
+    if problem:
+        return problem
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.stop_training = False
+    callback.set_model(model)
+    try:
+        callback.on_epoch_end(0, logs={"val_age_mae": 6.2, "val_loss": 7.0})
+        if model.stop_training:
+            return "it stopped at a validation MAE of 6.2, above the target of 5.0"
+        callback.on_epoch_end(1, logs={"val_age_mae": 4.9, "val_loss": 5.5})
+    except Exception as exc:  # the student's on_epoch_end failed
+        return f"on_epoch_end raised {type(exc).__name__}: {exc}"
+    if not model.stop_training:
+        return ("the validation MAE reached 4.9, under the target of 5.0, and training did not "
+                "stop: set self.model.stop_training = True")
+    return None
+
+
+q6 = Question(
+    name="Question 6 (an augmentation of your own)",
+    checker=check_augmentation,
+    hint_text=("keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(0.05), "
+               "layers.RandomZoom(0.1)])"),
+    label="ch05-ex9",
+)
+
+q7 = Question(
+    name="Question 7 (a callback of your own)",
+    checker=check_stop_callback,
+    hint_text=("class StopAtMae(keras.callbacks.Callback): __init__ keeps the target (call "
+               "super().__init__() first); on_epoch_end(self, epoch, logs=None) reads "
+               "logs['val_age_mae'] and sets self.model.stop_training = True when it is small "
+               "enough."),
+    label="ch05-ex10",
 )

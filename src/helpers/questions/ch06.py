@@ -4,9 +4,17 @@ when averaging two tops pays (the notebook binds the three models' test predicti
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from helpers.exercises import BoundQuestion, Question, bind_table, close_to, share_checker
+from helpers.exercises import (
+    BoundQuestion,
+    Question,
+    bind_table,
+    call_answer,
+    close_to,
+    share_checker,
+)
 
 _BOUND: dict[str, pd.DataFrame] = {}
 
@@ -63,4 +71,85 @@ q3 = BoundQuestion(
               "smaller.",
     label="ch06-ex5",
     bound=_BOUND, bind_hint="run ch06.use(first, second_top, average) once",
+)
+
+
+def small_backbone() -> object:
+    """A small MobileNetV2 without weights (no download), for checking code that uses one."""
+    import keras
+
+    return keras.applications.MobileNetV2(input_shape=(64, 64, 3), include_top=False,
+                                          weights=None, alpha=0.35)
+
+
+def check_with_heads(answer: object) -> str | None:
+    """with_heads(backbone): the backbone frozen, global average pooling, a sigmoid 'gender'
+    unit and a linear 'age' unit; only the two heads train."""
+    import keras
+
+    backbone = small_backbone()
+    model, problem = call_answer(answer, backbone)
+    if problem:
+        return problem
+    if not isinstance(model, keras.Model):
+        return f"with_heads should return a keras Model, got {type(model).__name__}"
+    if backbone.trainable:
+        return "the backbone still trains: set backbone.trainable = False"
+    names = sorted(getattr(model, "output_names", []) or [])
+    if names != ["age", "gender"]:
+        return f"its outputs are named {names}, not ['age', 'gender']"
+    shapes = model.output_shape
+    shapes = shapes.values() if isinstance(shapes, dict) else shapes
+    if any(tuple(shape[1:]) != (1,) for shape in shapes):
+        return f"each head should give one number per face, got {model.output_shape}"
+    if getattr(model.get_layer("gender").activation, "__name__", "") != "sigmoid":
+        return "the gender unit needs a sigmoid: a probability between 0 and 1"
+    if not any(isinstance(layer, keras.layers.GlobalAveragePooling2D) for layer in model.layers):
+        return "there is no GlobalAveragePooling2D between the backbone and the heads"
+    features = backbone.output_shape[-1]
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    if trainable != 2 * (features + 1):
+        return (f"{trainable:,} weights train; only the two heads should: 2 x ({features:,} "
+                f"+ 1) = {2 * (features + 1):,}")
+    return None
+
+
+def check_unfreeze_top(answer: object) -> str | None:
+    """unfreeze_top(backbone, n): the backbone trainable, its last n layers train except batch
+    normalisation, every earlier layer frozen."""
+    import keras
+
+    backbone = small_backbone()
+    backbone.trainable = False
+    _, problem = call_answer(answer, backbone, 20)
+    if problem:
+        return problem
+    if not backbone.trainable:
+        return "the backbone itself must be trainable again (backbone.trainable = True)"
+    for i, layer in enumerate(backbone.layers):
+        top = i >= len(backbone.layers) - 20
+        batch_norm = isinstance(layer, keras.layers.BatchNormalization)
+        if layer.trainable != (top and not batch_norm):
+            where = "one of the last 20" if top else "an earlier layer"
+            return (f"layer {layer.name} ({where}{', batch normalisation' if batch_norm else ''})"
+                    f" has trainable={layer.trainable}")
+    return None
+
+
+q4 = Question(
+    name="Question 4 (heads on a frozen backbone)",
+    checker=check_with_heads,
+    hint_text=("backbone.trainable = False; x = layers.GlobalAveragePooling2D()(backbone.output); "
+               "gender = layers.Dense(1, activation='sigmoid', name='gender')(x); age = "
+               "layers.Dense(1, name='age')(x); return keras.Model(backbone.input, "
+               "{'gender': gender, 'age': age})"),
+    label="ch06-ex6",
+)
+
+q5 = Question(
+    name="Question 5 (unfreeze the top of the backbone)",
+    checker=check_unfreeze_top,
+    hint_text=("backbone.trainable = True, then for each layer: layer.trainable = (it is one of "
+               "backbone.layers[-n:]) and not isinstance(layer, layers.BatchNormalization)."),
+    label="ch06-ex7",
 )
