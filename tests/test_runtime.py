@@ -25,14 +25,14 @@ def test_check_setup_says_gpu_and_preset(monkeypatch, capsys):
 
 
 def test_check_setup_chooses_the_preset_from_the_hardware_and_the_faces(monkeypatch, tmp_path):
-    """No $COURSE_PRESET: a GPU gets 'gpu', a CPU 'cpu', no real faces the stand-in at 'smoke';
-    the choice is exported for the chapter's later cells, and the faces' folder with it."""
+    """No $COURSE_PRESET: a GPU gets 'gpu', a CPU 'cpu'; without real faces it says that the
+    stand-in is used; the choice is exported for the later cells, and the faces' folder too."""
     import os
 
     monkeypatch.delenv("COURSE_PRESET", raising=False)
     monkeypatch.delenv("UTKFACE_DIR", raising=False)
     for gpus, faces, expected in [(["GPU:0"], str(tmp_path), "gpu"), ([], str(tmp_path), "cpu"),
-                                  (["GPU:0"], None, "smoke")]:
+                                  ([], None, "cpu")]:
         monkeypatch.delenv("COURSE_PRESET", raising=False)
         monkeypatch.setattr(runtime, "gpu_names", lambda gpus=gpus: gpus)
         monkeypatch.setattr(runtime, "find_real_faces", lambda faces=faces: faces)

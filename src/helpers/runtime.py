@@ -53,16 +53,13 @@ def find_real_faces() -> str | None:
         return None
 
 
-def choose_preset(gpus: list[str], faces: str | None) -> tuple[str, str]:
-    """The preset for this session and why, in words: $COURSE_PRESET when set; else 'smoke'
-    without real faces (the stand-in teaches nothing at a larger scale); else by hardware."""
+def choose_preset(gpus: list[str]) -> tuple[str, str]:
+    """The preset for this session and why, in words: $COURSE_PRESET when set, else 'gpu' with
+    a GPU and 'cpu' without ('smoke' is for tests and the book built without the faces)."""
     chosen = os.environ.get(PRESET_ENV)
     if chosen:
         return chosen, f"set by {PRESET_ENV}"
-    if faces is None:
-        return "smoke", "no real faces: the synthetic stand-in, at the quick preset"
-    wanted = suggested_preset(gpus)
-    return wanted, "a GPU and the real faces" if gpus else "the real faces on a CPU"
+    return suggested_preset(gpus), "a GPU was found" if gpus else "no GPU was found"
 
 
 def check_setup() -> str:
@@ -80,11 +77,12 @@ def check_setup() -> str:
     faces = find_real_faces()
     if faces is not None:
         os.environ[UTKFACE_ENV] = faces  # later cells find them without looking again
-    name, why = choose_preset(gpus, faces)
+    name, why = choose_preset(gpus)
     preset = get_preset(name)  # an unknown $COURSE_PRESET fails here, with the choices
     os.environ[PRESET_ENV] = name
     found = f"GPU: {', '.join(gpus)}." if gpus else "No GPU (CPU only)."
-    data = "Real UTKFace faces found." if faces else "Faces: the synthetic stand-in."
+    data = ("Real UTKFace faces found." if faces else
+            "No real faces: the synthetic stand-in, whose scores say nothing about real faces.")
     message = (f"helpers {importlib.metadata.version(PACKAGE)} ready. {found} {data} "
                f"Preset '{name}' ({preset.description}), because: {why}.")
     if not gpus and (faces is not None):
