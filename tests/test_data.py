@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -140,6 +141,7 @@ def test_load_faces_falls_back_to_synthetic_only_when_nothing_was_asked(monkeypa
     assert report.source == "synthetic" and report.n_usable == 50
     assert "synthetic stand-in" in capsys.readouterr().out
     assert "synthetic" in report.describe()
+    assert str(Path(report.folder).parent) not in report.describe()  # no machine path shown
     monkeypatch.setenv("UTKFACE_DIR", "/no/such/folder")
     with pytest.raises(DataNotFoundError):
         data.load_faces(get_preset("smoke"), download=False)

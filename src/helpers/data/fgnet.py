@@ -193,7 +193,7 @@ class FgnetReport(DataReport):
         """One sentence saying which data this is, for the book's pages."""
         what = ("real FG-NET photos" if self.source == "fgnet"
                 else "synthetic stand-in photos shaped like FG-NET's (not real people)")
-        return (f"{what} from {self.folder}: {self.n_files:,} files, {self.n_usable:,} usable "
+        return (f"{what} in a folder named {Path(self.folder).name!r}: {self.n_files:,} files, {self.n_usable:,} usable "
                 f"photos of {self.n_people} people, {len(self.defects):,} with a reported defect")
 
     def to_dict(self) -> dict:
