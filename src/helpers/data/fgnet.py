@@ -193,8 +193,9 @@ class FgnetReport(DataReport):
         """One sentence saying which data this is, for the book's pages."""
         what = ("real FG-NET photos" if self.source == "fgnet"
                 else "synthetic stand-in photos shaped like FG-NET's (not real people)")
-        return (f"{what} in a folder named {Path(self.folder).name!r}: {self.n_files:,} files, {self.n_usable:,} usable "
-                f"photos of {self.n_people} people, {len(self.defects):,} with a reported defect")
+        return (f"{what} in a folder named {Path(self.folder).name!r}: {self.n_files:,} files, "
+                f"{self.n_usable:,} usable photos of {self.n_people} people, "
+                f"{len(self.defects):,} with a reported defect")
 
     def to_dict(self) -> dict:
         """JSON-ready summary: counts, people and the defects list."""
