@@ -156,6 +156,9 @@ class Question:
         if problem is None:
             print(f"{self.name}: correct!")
             return True
+        if "____" in problem or problem.startswith("not answered"):
+            print(f"{self.name}: not answered yet: {problem}.")
+            return False
         print(f"{self.name}: incorrect. {problem}. Try q.hint() for a hint.")
         return False
 
