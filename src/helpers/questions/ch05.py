@@ -266,7 +266,7 @@ q6 = Question(
     checker=check_augmentation,
     hint_text=("keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(0.05), "
                "layers.RandomZoom(0.1)])"),
-    label="ch05-ex9",
+    label="ch05-ex7",
 )
 
 q7 = Question(
@@ -276,5 +276,5 @@ q7 = Question(
                "super().__init__() first); on_epoch_end(self, epoch, logs=None) reads "
                "logs['val_age_mae'] and sets self.model.stop_training = True when it is small "
                "enough."),
-    label="ch05-ex10",
+    label="ch05-ex8",
 )
