@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> None:
           "kind": "timing", "topic": "time",
           "question": f"How long does each chapter take at the {args.preset} preset, on the real "
                       "faces, with no model trained beforehand, and how much memory?",
-          "chosen": "the chapters as they are at this commit", "split": None,
+          "chosen": "the chapters as they were at commit " + subprocess.run(
+              ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+              text=True).stdout.strip(), "split": None,
           "machine": machine(), "command": "python -m tools.record_chapters " + " ".join(
               argv if argv is not None else sys.argv[1:]),
           "setting": f"{args.preset} preset, each chapter alone in a fresh kernel, an empty runs "
