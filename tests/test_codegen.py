@@ -5,6 +5,7 @@ fail when the generated files drift from the chapters, or when the library stops
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -96,3 +97,20 @@ def test_each_question_prints_its_notebooks_solution_cells():
                 assert q.solution_text.splitlines()[0] in code
                 checked += 1
     assert checked >= 20
+
+
+def test_no_hint_gives_away_its_solution_code():
+    """The package every student installs holds the hints: none may quote a line of code from its
+    question's solution (the solutions themselves stay in teacher/solutions.json)."""
+    labels = solutions()
+    squash = re.compile(r"[\s'\"]+")
+    for path in sorted((ROOT / "src" / "helpers" / "questions").glob("ch*.py")):
+        module = __import__(f"helpers.questions.{path.stem}", fromlist=["_"])
+        for name, q in vars(module).items():
+            if not isinstance(q, Question):
+                continue
+            hint = squash.sub("", q.hint_text)
+            for line in labels[q.label].splitlines():
+                code = squash.sub("", line.split("#")[0])
+                if len(code) >= 20 and ".check(" not in code and "glue(" not in code:
+                    assert code not in hint, f"{path.stem}.{name}'s hint quotes {line.strip()!r}"

@@ -220,9 +220,6 @@ def core_words(notebook: dict) -> int:
     return words
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(path, marks=pytest.mark.xfail(
-        strict=True, reason="chapter 5 is still to be split into its core and optional parts"))
-    if path.name.startswith("05_") else path for path in NOTEBOOKS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_each_chapter_core_path_is_about_3000_words_at_most(path):
     assert core_words(json.loads(path.read_text())) <= CORE_WORDS

@@ -47,12 +47,12 @@ def test_augmentation(capsys):
         return keras.Sequential([layers.RandomFlip(flip), layers.RandomRotation(rotation),
                                  layers.RandomZoom(0.1)])
 
-    assert ch05.q6.check(augmentation())
-    assert not ch05.q6.check(augmentation(flip="horizontal_and_vertical"))
+    assert ch05.q4.check(augmentation())
+    assert not ch05.q4.check(augmentation(flip="horizontal_and_vertical"))
     assert "upside down" in capsys.readouterr().out
-    assert not ch05.q6.check(augmentation(rotation=0.2))
-    assert not ch05.q6.check(keras.Sequential([layers.RandomFlip("horizontal")]))
-    assert not ch05.q6.check(____)
+    assert not ch05.q4.check(augmentation(rotation=0.2))
+    assert not ch05.q4.check(keras.Sequential([layers.RandomFlip("horizontal")]))
+    assert not ch05.q4.check(____)
 
 
 def test_stop_callback(capsys):
@@ -73,11 +73,11 @@ def test_stop_callback(capsys):
         def on_epoch_end(self, epoch, logs=None):
             pass
 
-    assert ch05.q7.check(Right)
-    assert not ch05.q7.check(Always)
+    assert ch05.q5.check(Right)
+    assert not ch05.q5.check(Always)
     assert "above the target" in capsys.readouterr().out
-    assert not ch05.q7.check(Never)
-    assert not ch05.q7.check(Right(5.0))
+    assert not ch05.q5.check(Never)
+    assert not ch05.q5.check(Right(5.0))
 
 
 def _with_heads(backbone, freeze=True, pool=True):

@@ -126,94 +126,6 @@ def age_output(x: keras.KerasTensor, name: str = "age") -> keras.KerasTensor:
     return layers.Rescaling(AGE_SCALE, offset=AGE_OFFSET, name=name)(unit)
 
 
-# One class per year, 0 to 100: the few faces older than 100 count as 100 in the soft label
-# (the error of the expected value still uses their real age).
-AGE_BINS = np.arange(0, 101, dtype="float32")
-
-
-def age_distribution(x: keras.KerasTensor, name: str = "age_probs") -> keras.KerasTensor:
-    """A softmax over AGE_BINS: the probability of each year of age."""
-    return layers.Dense(len(AGE_BINS), activation="softmax", name=name)(x)
-
-
-@keras.saving.register_keras_serializable(package="course")
-class ExpectedAge(layers.Layer):
-    """A distribution over AGE_BINS read out as its mean (the predicted age) and its standard
-    deviation (how spread out, in years, the network's belief is)."""
-
-    def call(self, probs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Mean and standard deviation of each row, in years."""
-        ages = tf.constant(AGE_BINS, dtype=probs.dtype)
-        mean = tf.reduce_sum(probs * ages, axis=-1, keepdims=True)
-        variance = tf.reduce_sum(probs * tf.square(ages - mean), axis=-1, keepdims=True)
-        return mean, tf.sqrt(variance + 1e-6)
-
-
-def soft_label(age: tf.Tensor, sigma: float = 2.0) -> tf.Tensor:
-    """A Gaussian of `sigma` years around each age, over AGE_BINS, summing to 1."""
-    age = tf.clip_by_value(tf.reshape(tf.cast(age, tf.float32), (-1, 1)), 0.0, AGE_BINS[-1])
-    weights = tf.exp(-tf.square(tf.constant(AGE_BINS) - age) / (2 * sigma**2))
-    return weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
-
-
-@keras.saving.register_keras_serializable(package="course")
-def expected_age_error(age: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
-    """The absolute error, in years, of the distribution's expected value."""
-    mean = tf.reduce_sum(probs * tf.constant(AGE_BINS, dtype=probs.dtype), axis=-1)
-    return tf.abs(mean - tf.reshape(tf.cast(age, probs.dtype), (-1,)))
-
-
-@keras.saving.register_keras_serializable(package="course")
-class AgeDistributionLoss(keras.losses.Loss):
-    """KL divergence from the soft label, plus `mean_weight` x the expected value's error."""
-
-    def __init__(self, sigma: float = 2.0, mean_weight: float = 0.1,
-                 name: str = "age_distribution", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.sigma, self.mean_weight = sigma, mean_weight
-
-    def call(self, age: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
-        """One value per face."""
-        target = tf.cast(soft_label(age, self.sigma), probs.dtype)
-        return (keras.losses.kl_divergence(target, probs)
-                + self.mean_weight * expected_age_error(age, probs))
-
-    def get_config(self) -> dict:
-        """What a saved model needs to rebuild the loss."""
-        return {**super().get_config(), "sigma": self.sigma, "mean_weight": self.mean_weight}
-
-
-def age_outputs(x: keras.KerasTensor, kind: str = "regression") -> dict[str, keras.KerasTensor]:
-    """The age head's outputs: "age" in years ('regression'), or a distribution over the years
-    with its mean as "age" and its spread as "age_sd" ('distribution')."""
-    if kind == "regression":
-        return {"age": age_output(x)}
-    if kind == "distribution":
-        probs = age_distribution(x)
-        mean, spread = ExpectedAge(name="age")(probs)
-        return {"age": mean, "age_sd": spread, "age_probs": probs}
-    raise ValueError(f"age head {kind!r}: choose 'regression' or 'distribution'")
-
-
-def training_view(model: keras.Model) -> keras.Model:
-    """The model that trains: the same layers, with the distribution as its "age" output (a
-    regression model is its own training view)."""
-    if "age_probs" not in model.output:
-        return model
-    return keras.Model(model.input, {"age": model.output["age_probs"],
-                                     "gender": model.output["gender"]},
-                       name=f"{model.name}_training")
-
-
-def age_head_loss(model: keras.Model) -> dict:
-    """compile_model's age loss and metric for a training view: the distribution's loss and the
-    expected value's MAE (still logged as age_mae) for a distribution, MAE otherwise."""
-    if model.output["age"].shape[-1] == len(AGE_BINS):
-        return {"age_loss": AgeDistributionLoss(),
-                "age_metric": keras.metrics.MeanMetricWrapper(expected_age_error, name="mae")}
-    return {}
-
-
 def conv_block(x: keras.KerasTensor, filters: int, name: str, batch_norm: bool = True,
                convs: int = 1) -> keras.KerasTensor:
     """convs x (3x3 convolution [+ batch normalisation] + ReLU), then 2x2 max-pooling."""
@@ -240,6 +152,18 @@ def augmentation(kind: str = "flip", seed: int = 0) -> keras.Sequential:
     elif kind != "flip":
         raise ValueError(f"augmentation kind {kind!r}: choose 'flip' or 'full'")
     return keras.Sequential(steps, name=f"augment_{kind}")
+
+
+def age_outputs(x: keras.KerasTensor, kind: str = "regression") -> dict[str, keras.KerasTensor]:
+    """The age head's outputs: "age" in years ('regression'), or a distribution over the years
+    with its mean as "age" and its spread as "age_sd" ('distribution')."""
+    if kind == "regression":
+        return {"age": age_output(x)}
+    if kind == "distribution":  # the optional section at the end of the chapter
+        probs = age_distribution(x)
+        mean, spread = ExpectedAge(name="age")(probs)
+        return {"age": mean, "age_sd": spread, "age_probs": probs}
+    raise ValueError(f"age head {kind!r}: choose 'regression' or 'distribution'")
 
 
 def scratch_cnn(image_size: int = 64, channels: int = 3,
@@ -322,6 +246,82 @@ def learning_rate(schedule: str, base: float, epochs: int,
     if schedule == "plateau":
         return base
     raise ValueError(f"schedule {schedule!r}: choose 'cosine' or 'plateau'")
+
+
+# One class per year, 0 to 100: the few faces older than 100 count as 100 in the soft label
+# (the error of the expected value still uses their real age).
+AGE_BINS = np.arange(0, 101, dtype="float32")
+
+
+def age_distribution(x: keras.KerasTensor, name: str = "age_probs") -> keras.KerasTensor:
+    """A softmax over AGE_BINS: the probability of each year of age."""
+    return layers.Dense(len(AGE_BINS), activation="softmax", name=name)(x)
+
+
+@keras.saving.register_keras_serializable(package="course")
+class ExpectedAge(layers.Layer):
+    """A distribution over AGE_BINS read out as its mean (the predicted age) and its standard
+    deviation (how spread out, in years, the network's belief is)."""
+
+    def call(self, probs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Mean and standard deviation of each row, in years."""
+        ages = tf.constant(AGE_BINS, dtype=probs.dtype)
+        mean = tf.reduce_sum(probs * ages, axis=-1, keepdims=True)
+        variance = tf.reduce_sum(probs * tf.square(ages - mean), axis=-1, keepdims=True)
+        return mean, tf.sqrt(variance + 1e-6)
+
+
+def soft_label(age: tf.Tensor, sigma: float = 2.0) -> tf.Tensor:
+    """A Gaussian of `sigma` years around each age, over AGE_BINS, summing to 1."""
+    age = tf.clip_by_value(tf.reshape(tf.cast(age, tf.float32), (-1, 1)), 0.0, AGE_BINS[-1])
+    weights = tf.exp(-tf.square(tf.constant(AGE_BINS) - age) / (2 * sigma**2))
+    return weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
+
+
+@keras.saving.register_keras_serializable(package="course")
+def expected_age_error(age: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+    """The absolute error, in years, of the distribution's expected value."""
+    mean = tf.reduce_sum(probs * tf.constant(AGE_BINS, dtype=probs.dtype), axis=-1)
+    return tf.abs(mean - tf.reshape(tf.cast(age, probs.dtype), (-1,)))
+
+
+@keras.saving.register_keras_serializable(package="course")
+class AgeDistributionLoss(keras.losses.Loss):
+    """KL divergence from the soft label, plus `mean_weight` x the expected value's error."""
+
+    def __init__(self, sigma: float = 2.0, mean_weight: float = 0.1,
+                 name: str = "age_distribution", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.sigma, self.mean_weight = sigma, mean_weight
+
+    def call(self, age: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+        """One value per face."""
+        target = tf.cast(soft_label(age, self.sigma), probs.dtype)
+        return (keras.losses.kl_divergence(target, probs)
+                + self.mean_weight * expected_age_error(age, probs))
+
+    def get_config(self) -> dict:
+        """What a saved model needs to rebuild the loss."""
+        return {**super().get_config(), "sigma": self.sigma, "mean_weight": self.mean_weight}
+
+
+def training_view(model: keras.Model) -> keras.Model:
+    """The model that trains: the same layers, with the distribution as its "age" output (a
+    regression model is its own training view)."""
+    if "age_probs" not in model.output:
+        return model
+    return keras.Model(model.input, {"age": model.output["age_probs"],
+                                     "gender": model.output["gender"]},
+                       name=f"{model.name}_training")
+
+
+def age_head_loss(model: keras.Model) -> dict:
+    """compile_model's age loss and metric for a training view: the distribution's loss and the
+    expected value's MAE (still logged as age_mae) for a distribution, MAE otherwise."""
+    if model.output["age"].shape[-1] == len(AGE_BINS):
+        return {"age_loss": AgeDistributionLoss(),
+                "age_metric": keras.metrics.MeanMetricWrapper(expected_age_error, name="mae")}
+    return {}
 
 
 def renamed(model: keras.Model, name: str) -> keras.Model:

@@ -106,8 +106,7 @@ q2 = Question(
 q3 = Question(
     name="Question 3 (a dense network of your own)",
     checker=check_dense_network,
-    hint_text=("keras.Sequential([keras.Input(shape=(32, 32, 1)), layers.Flatten(), "
-               "layers.Dense(128, activation='relu'), ...]); a Dense layer of k units on n "
-               "inputs has n * k weights and k biases."),
+    hint_text=("The chapter's dense network on faces has the same shape with other sizes. A "
+               "Dense layer of k units on n inputs has n * k weights and k biases."),
     label="ch02-ex3",
 )

@@ -145,16 +145,18 @@ def check_weighted_loss(answer: Any) -> str | None:
 q4 = Question(
     name="Question 4 (a convolutional block of your own)",
     checker=check_conv_block,
-    hint_text=("x = layers.Conv2D(filters, (3, 3), padding='same', activation='relu')(x), then "
-               "x = layers.MaxPooling2D((2, 2))(x); return x."),
+    hint_text=("Two Keras layers, each called on the tensor the previous one returned: "
+               "layers.Conv2D (look up its kernel_size, padding and activation arguments), then "
+               "layers.MaxPooling2D. A 3x3 convolution has 3 x 3 x channels weights per filter, "
+               "plus one bias."),
     label="ch04-ex5",
 )
 
 q5 = Question(
     name="Question 5 (the two heads' loss, by hand)",
     checker=check_weighted_loss,
-    hint_text=("MAE: np.mean(np.abs(age_true - age_pred)). Cross-entropy: "
-               "-np.mean(g * np.log(p) + (1 - g) * np.log(1 - p)). Return age_weight * MAE + "
-               "gender_weight * cross-entropy."),
+    hint_text=("Chapter 1 defines the mean absolute error; the binary cross-entropy of a face "
+               "is minus the log of the probability given to its true gender (p_female for a "
+               "woman, 1 - p_female for a man), averaged over the faces. Weight each, then add."),
     label="ch04-ex6",
 )

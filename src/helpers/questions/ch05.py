@@ -2,32 +2,27 @@
 
 None of these answers depends on the faces a page loaded, so there is nothing to bind: each
 expected value is computed, when a question is checked, from the course's own code (a model built
-by `scratch_cnn`, the callbacks of `make_callbacks`, both chapter 5 cells saved in
-`helpers.taught`) or from the numbers the
-question gives, which are the constants below. The notebook's exercise texts quote them.
+by `scratch_cnn`, the chapter 5 cell saved in `helpers.taught`) or from the numbers the question
+gives, which are the constants below. The notebook's exercise texts quote them. Questions 4 and 5
+check code: the student's augmentation and callback are run on the checker's own inputs.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from helpers.exercises import Checker, Question, call_answer, close_to, share_checker
+from helpers.exercises import Checker, Question, call_answer, share_checker
 
 # Question 1: the size and pooling of the network whose shared dense layer is counted.
 DENSE_IMAGE_SIZE = 64
-# Question 2: the seeds' loss weights, and the two losses of a model part-way through training.
+# Question 2: project 004's loss weights, and the two losses of a model part-way through training.
 SEED_AGE_WEIGHT, SEED_GENDER_WEIGHT = 0.7, 1.5
 EXAMPLE_AGE_LOSS, EXAMPLE_GENDER_LOSS = 10.0, 0.45  # MAE in years, binary cross-entropy
-# Question 3: the factor given to keras.layers.RandomRotation.
-ROTATION_FACTOR = 0.1
-# Question 4: the starting learning rate and how many times ReduceLROnPlateau lowered it.
-PLATEAU_START, PLATEAU_REDUCTIONS = 3e-3, 4
-# Question 5: a run of RESUME_EPOCHS epochs that crashes during epoch RESUME_CRASH (from 1).
+# Question 3: a run of RESUME_EPOCHS epochs that crashes during epoch RESUME_CRASH (from 1).
 RESUME_EPOCHS, RESUME_CRASH = 6, 4
 
 
@@ -60,29 +55,6 @@ def age_share_of_loss(age_weight: float = SEED_AGE_WEIGHT,
     return age_term / (age_term + gender_term)
 
 
-def rotation_degrees(factor: float = ROTATION_FACTOR) -> float:
-    """The largest angle, in degrees, of keras.layers.RandomRotation(factor): a share of 360."""
-    return factor * 360.0
-
-
-def plateau_settings() -> dict[str, float]:
-    """The factor and floor of the course's ReduceLROnPlateau (from make_callbacks)."""
-    import keras
-
-    from helpers.taught import make_callbacks
-
-    rule = next(c for c in make_callbacks(schedule="plateau")
-                if isinstance(c, keras.callbacks.ReduceLROnPlateau))
-    return {"factor": float(rule.factor), "min_lr": float(rule.min_lr)}
-
-
-def rate_after_reductions(start: float = PLATEAU_START,
-                          reductions: int = PLATEAU_REDUCTIONS) -> float:
-    """The learning rate after `reductions` cuts by the course's ReduceLROnPlateau."""
-    rule = plateau_settings()
-    return max(start * rule["factor"] ** reductions, rule["min_lr"])
-
-
 def epochs_after_resume(epochs: int = RESUME_EPOCHS, crashed_in: int = RESUME_CRASH) -> int:
     """Epochs the second fit runs when the first crashed during epoch `crashed_in` (from 1):
     BackupAndRestore saved the end of every finished epoch, so the unfinished one starts again."""
@@ -113,27 +85,6 @@ def params_checker(image_size: int = DENSE_IMAGE_SIZE) -> Checker:
 
     return check
 
-
-
-def degrees_checker(expected: Callable[[], float]) -> Checker:
-    """A checker for an angle in degrees that recognises radians and half-turns."""
-
-    def check(answer: Any) -> str | None:
-        """None when answer is the expected angle in degrees, else what is wrong."""
-        target = expected()
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number of degrees, got {type(answer).__name__} {answer!r}"
-        if np.isclose(abs(value), target, rtol=1e-3):
-            return None
-        if np.isclose(abs(value), math.radians(target), rtol=1e-3):
-            return "that is the angle in radians: give it in degrees"
-        if np.isclose(abs(value), target / 2, rtol=1e-3):
-            return "the factor is a share of a full turn (360 degrees), not of a half turn"
-        return f"{value:g} is not right yet: read what the factor is a fraction of"
-
-    return check
 
 
 def epochs_checker(expected: Callable[[], int]) -> Checker:
@@ -180,28 +131,11 @@ q2 = Question(
 )
 
 q3 = Question(
-    name="Question 3 (how far RandomRotation(0.1) turns a face)",
-    checker=degrees_checker(rotation_degrees),
-    hint_text=("Read help(keras.layers.RandomRotation): the factor is a fraction of 2 pi, a full "
-               "turn. The course's augmentation uses RandomRotation(15 / 360) for 15 degrees."),
-    label="ch05-ex3",
-)
-
-q4 = Question(
-    name="Question 4 (the learning rate after four plateaus)",
-    checker=close_to(rate_after_reductions, rtol=1e-3),
-    hint_text=("Find the ReduceLROnPlateau in make_callbacks(schedule='plateau') and "
-               "read its .factor and .min_lr: each reduction multiplies the rate by the factor, "
-               "never going below min_lr."),
-    label="ch05-ex4",
-)
-
-q5 = Question(
-    name="Question 5 (epochs left after a crash)",
+    name="Question 3 (epochs left after a crash)",
     checker=epochs_checker(epochs_after_resume),
     hint_text=("BackupAndRestore writes a backup at the end of each epoch. Which epochs had "
                "finished when the crash came? The resumed fit starts right after the last one."),
-    label="ch05-ex5",
+    label="ch05-ex3",
 )
 
 
@@ -261,20 +195,20 @@ def check_stop_callback(answer: Any) -> str | None:
     return None
 
 
-q6 = Question(
-    name="Question 6 (an augmentation of your own)",
+q4 = Question(
+    name="Question 4 (an augmentation of your own)",
     checker=check_augmentation,
-    hint_text=("keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(0.05), "
-               "layers.RandomZoom(0.1)])"),
-    label="ch05-ex7",
+    hint_text=("Chapter 5's augmentation cell uses the same kinds of layers. Read "
+               "help(layers.RandomFlip) for its mode, and remember that RandomRotation's factor "
+               "is a fraction of a full turn and RandomZoom's a fraction of the size."),
+    label="ch05-ex5",
 )
 
-q7 = Question(
-    name="Question 7 (a callback of your own)",
+q5 = Question(
+    name="Question 5 (a callback of your own)",
     checker=check_stop_callback,
-    hint_text=("class StopAtMae(keras.callbacks.Callback): __init__ keeps the target (call "
-               "super().__init__() first); on_epoch_end(self, epoch, logs=None) reads "
-               "logs['val_age_mae'] and sets self.model.stop_training = True when it is small "
-               "enough."),
-    label="ch05-ex8",
+    hint_text=("on_epoch_end receives the epoch's logs, a dict: read the validation age MAE "
+               "from it and compare it with the target kept by __init__. Chapter 5's EpochTimer "
+               "is a callback of the same shape."),
+    label="ch05-ex6",
 )

@@ -139,17 +139,17 @@ def check_unfreeze_top(answer: object) -> str | None:
 q4 = Question(
     name="Question 4 (heads on a frozen backbone)",
     checker=check_with_heads,
-    hint_text=("backbone.trainable = False; x = layers.GlobalAveragePooling2D()(backbone.output); "
-               "gender = layers.Dense(1, activation='sigmoid', name='gender')(x); age = "
-               "layers.Dense(1, name='age')(x); return keras.Model(backbone.input, "
-               "{'gender': gender, 'age': age})"),
+    hint_text=("Chapter 6's 'Transfer learning in plain Keras' does the same with one more "
+               "dense layer: freeze with the model's trainable attribute, pool the backbone's "
+               "output, and name each head's layer after its output."),
     label="ch06-ex6",
 )
 
 q5 = Question(
     name="Question 5 (unfreeze the top of the backbone)",
     checker=check_unfreeze_top,
-    hint_text=("backbone.trainable = True, then for each layer: layer.trainable = (it is one of "
-               "backbone.layers[-n:]) and not isinstance(layer, layers.BatchNormalization)."),
+    hint_text=("A model's trainable attribute sets every layer's; after setting it, each layer's "
+               "own flag can be changed. backbone.layers lists them in order, so the last n are "
+               "a slice of it; isinstance tells a BatchNormalization layer."),
     label="ch06-ex7",
 )

@@ -96,16 +96,17 @@ def check_band_classifier(answer: object) -> str | None:
 q2 = Question(
     name="Question 2 (training sets that grow)",
     checker=check_nested_subsets,
-    hint_text=("shuffled = train.sample(frac=1, random_state=seed); return {size: "
-               "shuffled.head(size) for size in sizes}"),
+    hint_text=("Shuffle the rows of train once, with the seed (DataFrame.sample can shuffle "
+               "every row); the first rows of one shuffled table are then nested for every "
+               "size."),
     label="ch07-ex4",
 )
 
 q3 = Question(
     name="Question 3 (age bands as classes)",
     checker=check_band_classifier,
-    hint_text=("keras.Sequential([keras.Input((n_features,)), layers.Dense(n_bands, "
-               "activation='softmax')]), then model.compile(optimizer='adam', "
-               "loss='sparse_categorical_crossentropy')."),
+    hint_text=("One dense layer with a unit per band and the activation that turns scores "
+               "into probabilities that sum to 1; Keras's loss for classes given as whole "
+               "numbers (not one-hot) has 'sparse' in its name."),
     label="ch07-ex5",
 )
