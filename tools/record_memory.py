@@ -26,18 +26,21 @@ import json, resource, sys, time
 from helpers import data
 from helpers.config import get_preset
 from helpers.learn import models, training
-from helpers.taught import compile_model
+from helpers.taught import age_head_loss, compile_model, training_view
 
 folder, preset_name, study = sys.argv[1], sys.argv[2], sys.argv[3] == "study"
 preset = get_preset(preset_name)
 faces = data.split_faces(data.scan_folder(folder, warn=False).manifest, seed=0,
                          max_faces=preset.study_faces if study else None)
-model = training.build_model(models.get_model_spec("scratch"), preset)
+model = training.build_model(models.get_model_spec("scratch"), preset)  # the chosen network
 size = preset.image_size
 train_ds, val_ds = training.datasets_for(faces, size, preset.channels, preset.batch_size, 0)
-compile_model(model, age_weight=0.1)
+spec = models.get_model_spec("scratch")
+trains = training_view(model)  # the distribution head trains on its probabilities
+compile_model(trains, age_weight=spec.age_weight, gender_weight=spec.gender_weight,
+              **age_head_loss(trains))
 start = time.perf_counter()
-model.fit(train_ds, validation_data=val_ds, epochs=1, verbose=0)
+trains.fit(train_ds, validation_data=val_ds, epochs=1, verbose=0)
 print(json.dumps({"faces": int(len(faces)), "seconds": time.perf_counter() - start,
                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
