@@ -118,3 +118,16 @@ def test_blazeface_framing_in_the_code_is_the_recorded_one(name, record_id):
     assert abs(crop["scale"] - row["crop_scale"]) < 0.005
     assert abs(crop["shift_down"] - row["crop_shift_down"]) < 0.005
     assert record["chosen"] == f"faces.{name} = {crop}"
+
+
+def test_the_teacher_guide_quotes_the_chapter_timings_of_the_records():
+    from tools import teacher_table
+
+    records = _records()
+    text = (ROOT / "book" / "teacher-guide.md").read_text()
+    assert teacher_table.rewrite(text, teacher_table.timings(records)) == text, (
+        "run python -m tools.teacher_table")
+    # The rewrite replaces only the last cell of each chapter's row.
+    row = "| 4. A chapter | learns | 3 h | anything |"
+    assert teacher_table.rewrite(row, {4: "1 min"}) == "| 4. A chapter | learns | 3 h | 1 min |\n"
+    assert teacher_table.UNTIMED in teacher_table.rewrite(row, {})
