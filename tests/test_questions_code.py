@@ -13,7 +13,7 @@ from helpers.questions import ch04, ch05, ch06, ch07
 
 
 def test_call_answer_reports_blanks_errors_and_non_functions():
-    assert call_answer(lambda: ____)[1] == "it still returns ____: write what it should return"
+    assert call_answer(lambda: ____)[1].startswith("not answered yet: it still returns ____")
     assert "ZeroDivisionError" in call_answer(lambda: 1 / 0)[1]
     assert "expected a function" in call_answer(3)[1]
     assert call_answer(lambda x: x + 1, 1) == (2, None)

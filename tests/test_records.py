@@ -131,3 +131,32 @@ def test_the_teacher_guide_quotes_the_chapter_timings_of_the_records():
     row = "| 4. A chapter | learns | 3 h | anything |"
     assert teacher_table.rewrite(row, {4: "1 min"}) == "| 4. A chapter | learns | 3 h | 1 min |\n"
     assert teacher_table.UNTIMED in teacher_table.rewrite(row, {})
+
+
+def test_the_gpu_preset_sizing_record_is_that_of_the_presets_as_they_are():
+    """The estimate is recomputed from the presets and the cpu records: a change to the gpu
+    preset without `python -m tools.estimate_presets` fails here."""
+    from tools import estimate_presets
+
+    record = next(r for r in _records() if r["id"] == "gpu-preset-sizing")
+    assert record["kind"] == "estimate" and "not measured" in record["setting"]
+    assert estimate_presets.estimates() == record["rows"]
+
+
+def test_the_interval_ways_of_record_intervals_cover_what_they_were_fitted_on():
+    import numpy as np
+    import pandas as pd
+
+    from tools import record_intervals as ri
+
+    rng = np.random.default_rng(0)
+    signed = rng.normal(3, 5, 999)  # errors that lean one way
+    low, high = ri.tails(signed, 0.9, asymmetric=False)
+    assert low == -high and 0.9 <= np.mean(np.abs(signed) <= high) < 0.92
+    low, high = ri.tails(signed, 0.9, asymmetric=True)  # each tail misses 5%
+    assert 0.04 <= np.mean(signed < low) <= 0.05 and 0.04 <= np.mean(signed > high) <= 0.05
+    ages = rng.uniform(0, 90, 2000)
+    faces = pd.DataFrame({"age": ages, "age_pred": ages + rng.normal(0, 1 + ages / 10)})
+    for kind in ("band", "10"):
+        row = ri.coverage_row(faces, ri.fit(faces, kind, False)(faces["age_pred"].to_numpy()))
+        assert 0.89 <= row["coverage_all"] <= 0.93

@@ -11,15 +11,10 @@ CPU cores. That last factor is an assumption, stated as a range, until a T4 meas
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from helpers.config import get_preset
-from tools.record_photos import save
+from helpers.scoring.evaluation import recorded_file
+from tools.record_photos import records, save
 
-ROOT = Path(__file__).resolve().parents[1]
-CHOICES = ROOT / "src" / "helpers" / "results" / "choices.json"
-TRAINING_FACES = 15_143  # UTKFace's usable training faces (chapter 3's split)
 # How many times a Colab T4 runs these small CNNs faster than 2 CPU cores: its peak fp32 rate
 # (8.1 TFLOPS) is about 25 times two AVX-512 cores' (about 0.3), and small networks reach less of a
 # GPU's peak than of a CPU's; an assumption, not a measurement.
@@ -28,8 +23,7 @@ T4_SPEEDUP = (10.0, 25.0)
 
 def record_rows(record_id: str) -> dict[str, dict]:
     """The rows of a record of choices.json, by variant."""
-    records = json.loads(CHOICES.read_text())["records"]
-    record = next(r for r in records if r["id"] == record_id)
+    record = next(r for r in records() if r["id"] == record_id)
     return {row["variant"]: row for row in record["rows"]}
 
 
@@ -41,18 +35,19 @@ def work(faces: int, epochs: int, side: int, networks: int = 1) -> float:
 def estimates() -> list[dict]:
     """Each kind of run: its work at gpu over cpu, its cpu minutes, its estimated T4 minutes."""
     cpu, gpu = get_preset("cpu"), get_preset("gpu")
+    training_faces = recorded_file("scratch-cpu.json")["summary"]["train_faces"]  # every one
     timed = record_rows("time-chapters-2026-12-02")
-    per_comparison = timed["chapter 5: the ladder"]["minutes"] / 9  # nine trainings
+    per_comparison = timed["chapter 5: the ladder"]["minutes"] / 9  # it trained nine networks
     recorded = record_rows("time-scratch-recorded")["the recorded run, alone"]
     scratch_cpu = recorded["minutes"] + recorded["seconds"] / 60  # two networks side by side
     kinds = [
         ("one comparison of chapters 4 and 5 (study faces, study epochs)",
          work(cpu.study_faces, cpu.study_epochs, cpu.image_size),
-         work(gpu.study_faces or TRAINING_FACES, gpu.study_epochs, gpu.image_size),
+         work(gpu.study_faces or training_faces, gpu.study_epochs, gpu.image_size),
          per_comparison),
         ("the chosen scratch model (every training face)",
-         work(TRAINING_FACES, cpu.scratch_epochs, cpu.image_size, cpu.scratch_members),
-         work(TRAINING_FACES, gpu.scratch_epochs or gpu.epochs, gpu.image_size,
+         work(training_faces, cpu.scratch_epochs, cpu.image_size, cpu.scratch_members),
+         work(training_faces, gpu.scratch_epochs or gpu.epochs, gpu.image_size,
               gpu.scratch_members), scratch_cpu),
     ]
     rows = []

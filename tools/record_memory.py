@@ -4,9 +4,10 @@
 
 A GPU holds the network, but the faces, their cache and the shuffle buffer live in the host's
 memory (Colab's free tier has about 12 GB). Each step runs in a process of its own, so that its
-peak resident memory is its own: the chosen scratch network's pipeline over every training and
-validation face at the preset's size, cached as the chapters cache it, through one whole epoch of
-training (a full pass fills the cache), and the same for the study set of a comparison.
+peak resident memory is its own: the chosen scratch network trained for one epoch the way the
+chapters' comparisons train it (`training.run_experiment`: the faces decoded at the preset's size
+and cached, shuffled, batched, then scored on the validation faces), on every face and on the
+study set of a comparison.
 """
 
 from __future__ import annotations
@@ -26,21 +27,15 @@ import json, resource, sys, time
 from helpers import data
 from helpers.config import get_preset
 from helpers.learn import models, training
-from helpers.taught import age_head_loss, compile_model, training_view
 
 folder, preset_name, study = sys.argv[1], sys.argv[2], sys.argv[3] == "study"
 preset = get_preset(preset_name)
 faces = data.split_faces(data.scan_folder(folder, warn=False).manifest, seed=0,
                          max_faces=preset.study_faces if study else None)
-model = training.build_model(models.get_model_spec("scratch"), preset)  # the chosen network
-size = preset.image_size
-train_ds, val_ds = training.datasets_for(faces, size, preset.channels, preset.batch_size, 0)
-spec = models.get_model_spec("scratch")
-trains = training_view(model)  # the distribution head trains on its probabilities
-compile_model(trains, age_weight=spec.age_weight, gender_weight=spec.gender_weight,
-              **age_head_loss(trains))
+spec = models.get_model_spec("scratch")  # the chosen network, trained as the chapters train it
 start = time.perf_counter()
-trains.fit(train_ds, validation_data=val_ds, epochs=1, verbose=0)
+training.run_experiment("memory", training.build_model(spec, preset), faces, preset, epochs=1,
+                        age_weight=spec.age_weight, gender_weight=spec.gender_weight)
 print(json.dumps({"faces": int(len(faces)), "seconds": time.perf_counter() - start,
                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """

@@ -48,6 +48,11 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU used"
 
 
+def records(path: Path | None = None) -> list[dict]:
+    """The records of choices.json (or the --out file)."""
+    return json.loads((path or OUT).read_text())["records"]
+
+
 def save(record: dict, path: Path | None = None) -> None:
     """Put a record into choices.json (or the --out file), replacing the one of the same id."""
     path = path or OUT

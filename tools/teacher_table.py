@@ -11,32 +11,29 @@ minutes and its kernel's peak memory, and the record's id. A chapter no record h
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
+from tools.record_photos import records
+
 ROOT = Path(__file__).resolve().parents[1]
-CHOICES = ROOT / "src" / "helpers" / "results" / "choices.json"
 GUIDE = ROOT / "book" / "teacher-guide.md"
 ROW = re.compile(r"^\| (\d+)\. (.*) \| ([^|]*) \|$")
 UNTIMED = "not timed top to bottom yet"
 
 
-def timings(records: list[dict]) -> dict[int, str]:
+def timings(all_records: list[dict]) -> dict[int, str]:
     """Each timed chapter's cell: minutes, peak memory and the record (the latest one wins)."""
-    cells: dict[int, tuple[str, str]] = {}
-    for record in records:
-        if not record["id"].startswith("time-chapters-cpu-"):
-            continue
+    timed = sorted((r for r in all_records if r["id"].startswith("time-chapters-cpu-")),
+                   key=lambda r: r["date"])
+    cells = {}
+    for record in timed:
         for row in record["rows"]:
-            found = re.fullmatch(r"chapter (\d+)", row["variant"])
-            if found and (int(found[1]) not in cells
-                          or record["date"] >= cells[int(found[1])][0]):
-                cells[int(found[1])] = (record["date"], (
-                    f"{row['minutes']:g} min, {row['peak_memory_gb']:g} GB "
-                    f"(`{record['id']}`)"))
-    return {chapter: cell for chapter, (_, cell) in cells.items()}
+            if found := re.fullmatch(r"chapter (\d+)", row["variant"]):
+                cells[int(found[1])] = (f"{row['minutes']:g} min, {row['peak_memory_gb']:g} GB "
+                                        f"(`{record['id']}`)")
+    return cells
 
 
 def rewrite(text: str, cells: dict[int, str]) -> str:
@@ -56,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     text = GUIDE.read_text()
-    wanted = rewrite(text, timings(json.loads(CHOICES.read_text())["records"]))
+    wanted = rewrite(text, timings(records()))
     if args.check:
         if wanted != text:
             print(f"{GUIDE} is out of date: run python -m tools.teacher_table", file=sys.stderr)

@@ -47,6 +47,10 @@ def solutions() -> dict[str, str]:
     return json.loads(path.read_text()) if path is not None else {}
 
 
+# How a checker's message starts when the answer is still (or still returns) the blank ____.
+NOT_ANSWERED = "not answered yet"
+
+
 class NotAnswered:
     """Placeholder a notebook assigns before the student answers (`answer = ____`)."""
 
@@ -68,7 +72,7 @@ def call_answer(answer: Any, *args: Any) -> tuple[Any, str | None]:
     """Run a function (or class) given as an answer on the checker's own inputs: its result
     and None, or None and what went wrong (not callable, still returning ____, an error)."""
     if isinstance(answer, NotAnswered):
-        return None, "not answered yet: write it, then check again"
+        return None, f"{NOT_ANSWERED}: write it, then check again"
     if not callable(answer):
         return None, f"expected a function, got {type(answer).__name__} {answer!r:.60}"
     try:
@@ -76,7 +80,7 @@ def call_answer(answer: Any, *args: Any) -> tuple[Any, str | None]:
     except Exception as exc:  # the student's code failed: say how, in one line
         return None, f"calling it raised {type(exc).__name__}: {exc}"
     if _unanswered(result):
-        return None, "it still returns ____: write what it should return"
+        return None, f"{NOT_ANSWERED}: it still returns ____, write what it should return"
     return result, None
 
 
@@ -156,8 +160,8 @@ class Question:
         if problem is None:
             print(f"{self.name}: correct!")
             return True
-        if "____" in problem or problem.startswith("not answered"):
-            print(f"{self.name}: not answered yet: {problem}.")
+        if problem.startswith(NOT_ANSWERED):
+            print(f"{self.name}: {problem}.")
             return False
         print(f"{self.name}: incorrect. {problem}. Try q.hint() for a hint.")
         return False

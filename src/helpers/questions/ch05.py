@@ -20,7 +20,7 @@ from helpers.exercises import Checker, Question, call_answer, share_checker
 # Question 1: the size and pooling of the network whose shared dense layer is counted.
 DENSE_IMAGE_SIZE = 64
 # Question 2: project 004's loss weights, and the two losses of a model part-way through training.
-SEED_AGE_WEIGHT, SEED_GENDER_WEIGHT = 0.7, 1.5
+PROJECT_004_AGE_WEIGHT, PROJECT_004_GENDER_WEIGHT = 0.7, 1.5
 EXAMPLE_AGE_LOSS, EXAMPLE_GENDER_LOSS = 10.0, 0.45  # MAE in years, binary cross-entropy
 # Question 3: a run of RESUME_EPOCHS epochs that crashes during epoch RESUME_CRASH (from 1).
 RESUME_EPOCHS, RESUME_CRASH = 6, 4
@@ -46,8 +46,8 @@ def model_params(image_size: int = DENSE_IMAGE_SIZE, pooling: str = "flatten") -
     return int(scratch_cnn(image_size=image_size, pooling=pooling, augment=None).count_params())
 
 
-def age_share_of_loss(age_weight: float = SEED_AGE_WEIGHT,
-                      gender_weight: float = SEED_GENDER_WEIGHT,
+def age_share_of_loss(age_weight: float = PROJECT_004_AGE_WEIGHT,
+                      gender_weight: float = PROJECT_004_GENDER_WEIGHT,
                       age_loss: float = EXAMPLE_AGE_LOSS,
                       gender_loss: float = EXAMPLE_GENDER_LOSS) -> float:
     """Share (0-1) of Keras's weighted total loss that comes from the age head."""
