@@ -48,9 +48,9 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU used"
 
 
-def records(path: Path | None = None) -> list[dict]:
-    """The records of choices.json (or the --out file)."""
-    return json.loads((path or OUT).read_text())["records"]
+def records(path: Path = CHOICES) -> list[dict]:
+    """The records of the course's choices.json (whatever --out a run was given)."""
+    return json.loads(path.read_text())["records"]
 
 
 def save(record: dict, path: Path | None = None) -> None:
